@@ -1,0 +1,450 @@
+//! Recursive-descent JSON parser producing [`Node`] trees with positions.
+//!
+//! Bounded by design: nesting depth is capped (deeply nested input is a
+//! clean error, not a stack overflow) and input must be valid UTF-8.
+
+use super::{Member, Node, Pos, Value};
+
+/// Limits applied while parsing.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Maximum nesting depth of arrays and objects.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // Real FHIR content (nested Questionnaire items, extensions on
+        // extensions) stays well below this.
+        Limits { max_depth: 400 }
+    }
+}
+
+/// Why a document could not be parsed, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} at line {}, column {}", pos.line, pos.col)]
+pub struct ParseError {
+    /// Human-readable reason.
+    pub message: String,
+    /// Where parsing stopped.
+    pub pos: Pos,
+}
+
+/// Parses one JSON document with the default [`Limits`].
+pub fn parse(input: &[u8]) -> Result<Node, ParseError> {
+    parse_with_limits(input, Limits::default())
+}
+
+/// Parses one JSON document.
+pub fn parse_with_limits(input: &[u8], limits: Limits) -> Result<Node, ParseError> {
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    if let Err(e) = std::str::from_utf8(input) {
+        let at = e.valid_up_to();
+        let mut p = Parser::new(&input[..at], limits);
+        p.pos = at; // only to compute line/col
+        p.recount_position();
+        return Err(ParseError {
+            message: "The content is not valid UTF-8".into(),
+            pos: p.here(),
+        });
+    }
+    let mut p = Parser::new(input, limits);
+    p.skip_ws();
+    if p.pos >= p.bytes.len() {
+        return Err(p.err("The content is empty; expected a JSON object"));
+    }
+    let node = p.value(0)?;
+    p.skip_ws();
+    if p.pos < p.bytes.len() {
+        return Err(p.err("Unexpected content after the end of the JSON document"));
+    }
+    Ok(node)
+}
+
+struct Parser<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    line: u32,
+    col: u32,
+    limits: Limits,
+}
+
+impl<'a> Parser<'a> {
+    fn new(bytes: &'a [u8], limits: Limits) -> Self {
+        Parser {
+            bytes,
+            pos: 0,
+            line: 1,
+            col: 1,
+            limits,
+        }
+    }
+
+    fn recount_position(&mut self) {
+        let (mut line, mut col) = (1u32, 1u32);
+        for &b in &self.bytes[..self.pos.min(self.bytes.len())] {
+            if b == b'\n' {
+                line += 1;
+                col = 1;
+            } else if b & 0xC0 != 0x80 {
+                col += 1;
+            }
+        }
+        self.line = line;
+        self.col = col;
+    }
+
+    fn here(&self) -> Pos {
+        Pos {
+            line: self.line,
+            col: self.col,
+        }
+    }
+
+    fn err(&self, msg: impl Into<String>) -> ParseError {
+        ParseError {
+            message: msg.into(),
+            pos: self.here(),
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// Advances over one ASCII byte that is not a newline.
+    fn bump(&mut self) {
+        self.pos += 1;
+        self.col += 1;
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b) = self.peek() {
+            match b {
+                b' ' | b'\t' | b'\r' => self.bump(),
+                b'\n' => {
+                    self.pos += 1;
+                    self.line += 1;
+                    self.col = 1;
+                }
+                _ => break,
+            }
+        }
+    }
+
+    fn expect_literal(&mut self, lit: &[u8], value: Value, pos: Pos) -> Result<Node, ParseError> {
+        if self.bytes[self.pos..].starts_with(lit) {
+            for _ in 0..lit.len() {
+                self.bump();
+            }
+            Ok(Node { value, pos })
+        } else {
+            Err(self.err("Invalid JSON value"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Node, ParseError> {
+        let pos = self.here();
+        match self.peek() {
+            None => Err(self.err("Unexpected end of input; the JSON is truncated")),
+            Some(b'{') => self.object(depth + 1, pos),
+            Some(b'[') => self.array(depth + 1, pos),
+            Some(b'"') => Ok(Node {
+                value: Value::String(self.string()?.into()),
+                pos,
+            }),
+            Some(b't') => self.expect_literal(b"true", Value::Bool(true), pos),
+            Some(b'f') => self.expect_literal(b"false", Value::Bool(false), pos),
+            Some(b'n') => self.expect_literal(b"null", Value::Null, pos),
+            Some(b'-' | b'0'..=b'9') => self.number(pos),
+            Some(_) => Err(self.err("Invalid JSON value")),
+        }
+    }
+
+    fn check_depth(&self, depth: usize) -> Result<(), ParseError> {
+        if depth > self.limits.max_depth {
+            Err(self.err(format!(
+                "JSON nesting is deeper than the limit of {}",
+                self.limits.max_depth
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn object(&mut self, depth: usize, pos: Pos) -> Result<Node, ParseError> {
+        self.check_depth(depth)?;
+        self.bump(); // {
+        let mut members = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.bump();
+            return Ok(Node {
+                value: Value::Object(members),
+                pos,
+            });
+        }
+        loop {
+            self.skip_ws();
+            let key_pos = self.here();
+            match self.peek() {
+                Some(b'"') => {}
+                None => return Err(self.err("Unexpected end of input; the JSON is truncated")),
+                Some(_) => return Err(self.err("Expected a property name in double quotes")),
+            }
+            let key = self.string()?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b':') => self.bump(),
+                None => return Err(self.err("Unexpected end of input; the JSON is truncated")),
+                Some(_) => return Err(self.err("Expected ':' after the property name")),
+            }
+            self.skip_ws();
+            let value = self.value(depth)?;
+            members.push(Member {
+                key: key.into(),
+                key_pos,
+                value,
+            });
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.bump(),
+                Some(b'}') => {
+                    self.bump();
+                    return Ok(Node {
+                        value: Value::Object(members),
+                        pos,
+                    });
+                }
+                None => return Err(self.err("Unexpected end of input; the JSON is truncated")),
+                Some(_) => return Err(self.err("Expected ',' or '}' in object")),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize, pos: Pos) -> Result<Node, ParseError> {
+        self.check_depth(depth)?;
+        self.bump(); // [
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.bump();
+            return Ok(Node {
+                value: Value::Array(items),
+                pos,
+            });
+        }
+        loop {
+            self.skip_ws();
+            items.push(self.value(depth)?);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.bump(),
+                Some(b']') => {
+                    self.bump();
+                    return Ok(Node {
+                        value: Value::Array(items),
+                        pos,
+                    });
+                }
+                None => return Err(self.err("Unexpected end of input; the JSON is truncated")),
+                Some(_) => return Err(self.err("Expected ',' or ']' in array")),
+            }
+        }
+    }
+
+    fn number(&mut self, pos: Pos) -> Result<Node, ParseError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.bump();
+        }
+        match self.peek() {
+            Some(b'0') => self.bump(),
+            Some(b'1'..=b'9') => {
+                while matches!(self.peek(), Some(b'0'..=b'9')) {
+                    self.bump();
+                }
+            }
+            _ => return Err(self.err("Invalid number")),
+        }
+        if self.peek() == Some(b'.') {
+            self.bump();
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.err("Invalid number: expected digits after '.'"));
+            }
+            while matches!(self.peek(), Some(b'0'..=b'9')) {
+                self.bump();
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.bump();
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.bump();
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.err("Invalid number: expected digits in the exponent"));
+            }
+            while matches!(self.peek(), Some(b'0'..=b'9')) {
+                self.bump();
+            }
+        }
+        if matches!(self.peek(), Some(b'0'..=b'9')) {
+            return Err(self.err("Invalid number: leading zeros are not allowed"));
+        }
+        // The slice is ASCII digits and signs, so this cannot fail.
+        let text = std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or("0");
+        Ok(Node {
+            value: Value::Number(text.into()),
+            pos,
+        })
+    }
+
+    /// Parses a string starting at the opening quote.
+    fn string(&mut self) -> Result<String, ParseError> {
+        self.bump(); // opening quote
+        let mut out = String::new();
+        loop {
+            // Copy the run of plain bytes in one go.
+            let start = self.pos;
+            while let Some(b) = self.peek() {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                if b & 0xC0 != 0x80 {
+                    self.col += 1;
+                }
+                self.pos += 1;
+            }
+            // Input was checked as UTF-8 and the run stops on ASCII bytes,
+            // so it is a valid UTF-8 slice.
+            out.push_str(std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or(""));
+            match self.peek() {
+                None => return Err(self.err("Unterminated string; the JSON is truncated")),
+                Some(b'"') => {
+                    self.bump();
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.bump();
+                    self.escape(&mut out)?;
+                }
+                Some(_) => {
+                    return Err(self.err(
+                        "Control characters must be escaped in JSON strings (unescaped control character)",
+                    ))
+                }
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, ParseError> {
+        let mut v = 0u32;
+        for _ in 0..4 {
+            let d = match self.peek() {
+                Some(c @ b'0'..=b'9') => c - b'0',
+                Some(c @ b'a'..=b'f') => c - b'a' + 10,
+                Some(c @ b'A'..=b'F') => c - b'A' + 10,
+                _ => return Err(self.err("Invalid \\u escape: expected 4 hex digits")),
+            };
+            v = v * 16 + d as u32;
+            self.bump();
+        }
+        Ok(v)
+    }
+
+    fn escape(&mut self, out: &mut String) -> Result<(), ParseError> {
+        let c = match self.peek() {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                self.bump();
+                let hi = self.hex4()?;
+                let code = if (0xD800..0xDC00).contains(&hi) {
+                    if !self.bytes[self.pos..].starts_with(b"\\u") {
+                        return Err(self.err("Invalid \\u escape: unpaired surrogate"));
+                    }
+                    self.bump();
+                    self.bump();
+                    let lo = self.hex4()?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return Err(self.err("Invalid \\u escape: unpaired surrogate"));
+                    }
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                } else {
+                    hi
+                };
+                match char::from_u32(code) {
+                    Some(ch) => {
+                        out.push(ch);
+                        return Ok(());
+                    }
+                    None => return Err(self.err("Invalid \\u escape: unpaired surrogate")),
+                }
+            }
+            None => return Err(self.err("Unterminated string; the JSON is truncated")),
+            Some(_) => return Err(self.err("Invalid escape sequence in string")),
+        };
+        self.bump();
+        out.push(c);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_and_values() {
+        let n = parse(b"{\n  \"a\": [1.50, true, null],\n  \"b\": \"x\\u00e9\"\n}").unwrap();
+        let a = n.get("a").unwrap();
+        assert_eq!(a.pos, Pos { line: 2, col: 8 });
+        assert_eq!(a.as_array().unwrap()[0].as_number(), Some("1.50"));
+        assert_eq!(n.get("b").unwrap().as_str(), Some("xé"));
+        assert_eq!(n.as_object().unwrap()[1].key_pos, Pos { line: 3, col: 3 });
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let n = parse("{\"é\": \"ü\", \"k\": 1}".as_bytes()).unwrap();
+        assert_eq!(n.get("k").unwrap().pos, Pos { line: 1, col: 17 });
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        let e = parse(b"{\"a\": [1, 2").unwrap_err();
+        assert!(e.message.contains("truncated"), "{e}");
+        let e = parse(b"{\"a\": tru}").unwrap_err();
+        assert_eq!(e.pos, Pos { line: 1, col: 7 });
+        let e = parse(b"{\"a\": 01}").unwrap_err();
+        assert!(e.message.contains("leading zeros"));
+        let e = parse(b"{} x").unwrap_err();
+        assert!(e.message.contains("after the end"));
+        let e = parse(b"{\"a\": \"\xff\"}").unwrap_err();
+        assert!(e.message.contains("UTF-8"));
+        assert_eq!(e.pos, Pos { line: 1, col: 8 });
+        let e = parse(b"\"\\ud800\"").unwrap_err();
+        assert!(e.message.contains("surrogate"));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = "[".repeat(100_000);
+        let e = parse(deep.as_bytes()).unwrap_err();
+        assert!(e.message.contains("nesting"));
+        let deep = "{\"a\":".repeat(100_000);
+        assert!(parse(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn surrogate_pairs() {
+        let n = parse(b"\"\\ud83d\\ude00\"").unwrap();
+        assert_eq!(n.as_str(), Some("😀"));
+    }
+}

@@ -1,0 +1,13 @@
+//! shinny-engine: an embedded FHIR R4 validation engine.
+//!
+//! FHIR packages are compiled once into a compact rule graph
+//! ([`Context`]); resources and bundles are then validated against it, giving
+//! an [`OperationOutcome`](outcome::OperationOutcome) with the instance path,
+//! line and column of every issue.
+//!
+//! The crate does no file or network I/O: callers hand it package contents
+//! (see the `shinny-packages` crate for the disk cache and registry), which
+//! keeps it buildable for `wasm32-unknown-unknown`.
+
+pub mod json;
+pub mod outcome;

@@ -1,0 +1,1 @@
+//! FHIR NPM package access (disk and network); see the crate description.
