@@ -12,3 +12,60 @@ pub fn shared_dir() -> PathBuf {
 pub fn package_cache() -> PathBuf {
     shared_dir().join("fhir-packages")
 }
+
+use shinny_engine::{Context, ContextBuilder, PackageInfo};
+
+/// Reads the conformance resources of one cached package folder
+/// (`<cache>/<id>#<version>/package`). A deliberately simple loader for
+/// tests; the product uses `shinny-packages`.
+pub fn package_files(folder: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = package_cache().join(folder).join("package");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("dir entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if ["StructureDefinition-", "ValueSet-", "CodeSystem-"]
+            .iter()
+            .any(|p| name.starts_with(p))
+            && name.ends_with(".json")
+        {
+            out.push((name, std::fs::read(&path).expect("read")));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A context from cached package folders, dependencies first.
+pub fn context_from_folders(folders: &[&str]) -> Context {
+    let mut b = ContextBuilder::new();
+    for f in folders {
+        let (id, version) = f.split_once('#').expect("id#version");
+        b.add_package(
+            PackageInfo {
+                id: id.into(),
+                version: version.into(),
+                canonical: None,
+            },
+            package_files(f),
+        );
+    }
+    b.build()
+}
+
+/// The SHIN-NY context (prod canonical) with every dependency in `../shared`.
+pub fn shinny_context() -> Context {
+    context_from_folders(&[
+        "hl7.fhir.r4.core#4.0.1",
+        "hl7.fhir.us.core#3.1.1",
+        "hl7.fhir.uv.sdc#3.0.0",
+        "hl7.fhir.us.sdoh-clinicalcare#2.2.0",
+        "local.shinny.vsac-subset#0.0.1",
+        "us.ny.hrsn#1.9.4",
+    ])
+}
+
+/// The plain R4 context.
+pub fn r4_context() -> Context {
+    context_from_folders(&["hl7.fhir.r4.core#4.0.1"])
+}

@@ -11,3 +11,10 @@
 
 pub mod json;
 pub mod outcome;
+pub mod messages;
+pub mod model;
+pub mod validate;
+
+pub use model::{Context, ContextBuilder, LoadReport, PackageInfo};
+pub use outcome::{Issue, IssueType, OperationOutcome, Severity};
+pub use validate::ValidationOptions;

@@ -1,0 +1,87 @@
+//! The catalogue of message ids.
+//!
+//! Every diagnostic the engine emits carries one of these ids (invariant
+//! failures carry the constraint key instead). Each id is a constant whose
+//! name equals its value, so one search for the id finds both this entry and
+//! the code that emits it.
+
+macro_rules! catalogue {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        $( $(#[$doc])* pub const $name: &str = stringify!($name); )*
+        /// Every message id in the catalogue.
+        pub const ALL: &[&str] = &[$($name),*];
+    };
+}
+
+catalogue! {
+    /// The document is not well-formed JSON (or not UTF-8).
+    JSON_SYNTAX,
+    /// An object has the same property twice.
+    JSON_DUPLICATE_KEY,
+    /// `null` where FHIR JSON does not allow it.
+    JSON_NULL,
+    /// An empty object, array or string.
+    JSON_EMPTY,
+    /// The JSON type does not match the FHIR type (e.g. a number for a string).
+    JSON_TYPE,
+    /// An array where the element has max cardinality 1.
+    JSON_ARRAY_NOT_ALLOWED,
+    /// A single value where the element repeats and FHIR JSON needs an array.
+    JSON_ARRAY_EXPECTED,
+    /// `_x` primitive extension data that does not line up with `x`.
+    JSON_PRIMITIVE_EXTENSION_MISMATCH,
+    /// The document is too large or too deeply nested to process.
+    LIMIT_EXCEEDED,
+    /// The top level is not a JSON object with `resourceType`.
+    RESOURCE_TYPE_MISSING,
+    /// `resourceType` names no resource type known to the context.
+    RESOURCE_TYPE_UNKNOWN,
+    /// A property that the element's definition does not have.
+    ELEMENT_UNKNOWN,
+    /// A choice element (`value[x]`) is given with a type it does not allow.
+    CHOICE_TYPE_NOT_ALLOWED,
+    /// A choice element is present with more than one type.
+    CHOICE_MULTIPLE,
+    /// Fewer occurrences than the minimum cardinality.
+    CARDINALITY_MIN,
+    /// More occurrences than the maximum cardinality.
+    CARDINALITY_MAX,
+    /// A primitive value does not match the format of its type.
+    PRIMITIVE_FORMAT,
+    /// An integer outside its type's range.
+    PRIMITIVE_RANGE,
+    /// A value differs from the profile's fixed value.
+    FIXED_VALUE,
+    /// A value does not contain the profile's pattern.
+    PATTERN_VALUE,
+    /// A string longer than the element's maxLength.
+    MAX_LENGTH,
+    /// A value below the element's minValue.
+    MIN_VALUE,
+    /// A value above the element's maxValue.
+    MAX_VALUE,
+    /// Two Bundle entries share a fullUrl (and version).
+    BUNDLE_FULLURL_DUPLICATE,
+    /// A Bundle entry's fullUrl does not agree with its resource's type and id.
+    BUNDLE_FULLURL_MISMATCH,
+    /// A Bundle entry's fullUrl is not an absolute URI.
+    BUNDLE_FULLURL_INVALID,
+    /// A profile named in `meta.profile` or asked for is not in the context.
+    PROFILE_UNKNOWN,
+    /// A profile applies to a different resource type than the instance.
+    PROFILE_WRONG_TYPE,
+    /// Informational: the profile that was used to validate.
+    PROFILE_VALIDATED,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_unique() {
+        let mut ids: Vec<_> = super::ALL.to_vec();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(n, ids.len());
+    }
+}

@@ -1,0 +1,257 @@
+//! The compiled rule graph.
+//!
+//! Each StructureDefinition snapshot compiles into a [`Structure`]: a flat
+//! vector of [`Element`]s whose `children` and `slices` index into the same
+//! vector. Datatype elements without children in a snapshot continue in the
+//! structure of their type; `contentReference` elements continue at the
+//! referenced element. Check families (cardinality, types, primitives,
+//! fixed/pattern, and later slicing, bindings and invariants) read these
+//! nodes; nothing walks raw JSON definitions at validation time.
+
+mod builder;
+mod compile;
+pub mod literal;
+pub mod report;
+
+pub use builder::{ContextBuilder, PackageInfo};
+pub use literal::Literal;
+pub use report::{LoadReport, MissingPackage, UnresolvedCanonical};
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Index of a [`Structure`] in a [`Context`].
+pub type StructId = u32;
+/// Index of an [`Element`] inside its [`Structure`].
+pub type ElemId = u32;
+
+/// Unbounded maximum cardinality (`*`).
+pub const UNBOUNDED: u32 = u32::MAX;
+
+/// The kind of a StructureDefinition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// A primitive datatype (`string`, `date`, ...).
+    Primitive,
+    /// A complex datatype (`HumanName`, `Extension`, ...).
+    Complex,
+    /// A resource.
+    Resource,
+    /// A logical model (not validated against).
+    Logical,
+}
+
+/// One compiled StructureDefinition.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Structure {
+    /// Canonical URL.
+    pub url: String,
+    /// Business version, if any.
+    pub version: Option<String>,
+    /// Computable name.
+    pub name: String,
+    /// The type it describes or constrains (`Patient`).
+    pub type_name: String,
+    /// Its kind.
+    pub kind: Kind,
+    /// True for a constraint (profile), false for a base definition.
+    pub is_profile: bool,
+    /// The `baseDefinition` canonical.
+    pub base: Option<String>,
+    /// Package that defined it (`id#version`), for reports.
+    pub package: String,
+    /// Elements; index 0 is the root.
+    pub elements: Vec<Element>,
+    /// For primitive types: index into [`Context::regexes`] of the value
+    /// format.
+    pub regex: Option<u32>,
+}
+
+/// One element of a snapshot.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Element {
+    /// Element id (`Patient.identifier:MR.system`).
+    pub id: String,
+    /// Element path (`Patient.identifier.system`).
+    pub path: String,
+    /// The JSON property name: last path segment without `[x]`.
+    pub name: String,
+    /// Minimum cardinality.
+    pub min: u32,
+    /// Maximum cardinality ([`UNBOUNDED`] for `*`).
+    pub max: u32,
+    /// Allowed types.
+    pub types: Vec<TypeRef>,
+    /// True for `[x]` elements.
+    pub choice: bool,
+    /// Child elements (not slices).
+    pub children: Vec<ElemId>,
+    /// Slice entry elements, when this element is sliced.
+    pub slices: Vec<ElemId>,
+    /// Slice name when this element is a slice entry.
+    pub slice_name: Option<String>,
+    /// The slicing definition, when sliced.
+    pub slicing: Option<Slicing>,
+    /// `contentReference` target in the same structure.
+    pub content_ref: Option<ElemId>,
+    /// `fixed[x]` value.
+    pub fixed: Option<Literal>,
+    /// `pattern[x]` value.
+    pub pattern: Option<Literal>,
+    /// `maxLength`.
+    pub max_length: Option<u32>,
+    /// `minValue[x]` as written.
+    pub min_value: Option<Literal>,
+    /// `maxValue[x]` as written.
+    pub max_value: Option<Literal>,
+    /// Terminology binding.
+    pub binding: Option<Binding>,
+    /// Invariants declared on this element.
+    pub constraints: Vec<Constraint>,
+    /// `isModifier`.
+    pub is_modifier: bool,
+}
+
+/// One allowed type of an element.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TypeRef {
+    /// FHIR type code (`string`, `HumanName`, `Reference`, `Resource`, ...).
+    /// FHIRPath System types of `id`/`value` elements are mapped to the FHIR
+    /// type they stand for.
+    pub code: String,
+    /// `type.profile` canonicals.
+    pub profiles: Vec<String>,
+    /// `type.targetProfile` canonicals (for Reference and canonical).
+    pub target_profiles: Vec<String>,
+}
+
+/// A slicing definition (evaluated by the slicing checks).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Slicing {
+    /// Discriminators: (type, path).
+    pub discriminators: Vec<(String, String)>,
+    /// `ordered`.
+    pub ordered: bool,
+    /// `rules`: open, closed or openAtEnd.
+    pub rules: String,
+}
+
+/// A terminology binding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Binding {
+    /// required, extensible, preferred or example.
+    pub strength: String,
+    /// The value set canonical, if any.
+    pub value_set: Option<String>,
+}
+
+/// An invariant (evaluated by the FHIRPath invariant checks).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Constraint {
+    /// Constraint key (`ele-1`, `us-core-8`).
+    pub key: String,
+    /// `error` or `warning`.
+    pub severity: String,
+    /// Human description.
+    pub human: String,
+    /// FHIRPath expression, if any.
+    pub expression: Option<String>,
+    /// The canonical of the definition the constraint comes from.
+    pub source: Option<String>,
+}
+
+/// A primitive format regex, compiled on first use.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FormatRegex {
+    /// The regex source from the type definition.
+    pub source: String,
+    #[serde(skip)]
+    compiled: OnceLock<Option<regex::Regex>>,
+}
+
+impl FormatRegex {
+    fn new(source: String) -> Self {
+        FormatRegex {
+            source,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// The anchored compiled regex (`None` if the source does not compile).
+    pub fn get(&self) -> Option<&regex::Regex> {
+        self.compiled
+            .get_or_init(|| regex::Regex::new(&format!("^(?:{})$", self.source)).ok())
+            .as_ref()
+    }
+}
+
+/// A compiled validation context: the structures of a set of packages plus
+/// the load report. Immutable, `Send + Sync`; share it between threads.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Context {
+    pub(crate) structures: Vec<Structure>,
+    /// canonical URL (without version) → structure.
+    pub(crate) by_url: HashMap<String, StructId>,
+    /// base type name → structure of its base definition.
+    pub(crate) by_type: HashMap<String, StructId>,
+    pub(crate) regexes: Vec<FormatRegex>,
+    /// Canonicals of loaded ValueSets and CodeSystems (content comes with the
+    /// terminology checks).
+    pub(crate) value_sets: Vec<String>,
+    pub(crate) code_systems: Vec<String>,
+    pub(crate) report: LoadReport,
+}
+
+impl Context {
+    /// The load report: packages loaded and missing, unresolved canonicals.
+    pub fn report(&self) -> &LoadReport {
+        &self.report
+    }
+
+    /// All compiled structures.
+    pub fn structures(&self) -> &[Structure] {
+        &self.structures
+    }
+
+    /// The structure with this canonical URL (a `|version` suffix is ignored).
+    pub fn structure_by_url(&self, url: &str) -> Option<(StructId, &Structure)> {
+        let url = url.split('|').next().unwrap_or(url);
+        let id = *self.by_url.get(url)?;
+        Some((id, &self.structures[id as usize]))
+    }
+
+    /// The base definition of a type (`Patient`, `HumanName`, `string`).
+    pub fn structure_by_type(&self, type_name: &str) -> Option<(StructId, &Structure)> {
+        let id = *self.by_type.get(type_name)?;
+        Some((id, &self.structures[id as usize]))
+    }
+
+    /// The structure with this index.
+    pub fn structure(&self, id: StructId) -> &Structure {
+        &self.structures[id as usize]
+    }
+
+    /// True if `name` is a resource type of this context.
+    pub fn is_resource_type(&self, name: &str) -> bool {
+        self.structure_by_type(name)
+            .is_some_and(|(_, s)| s.kind == Kind::Resource)
+    }
+
+    /// The format regex of a primitive type.
+    pub(crate) fn primitive_regex(&self, s: &Structure) -> Option<&regex::Regex> {
+        s.regex.and_then(|i| self.regexes[i as usize].get())
+    }
+
+    /// True if the context defines a ValueSet with this canonical.
+    pub fn has_value_set(&self, url: &str) -> bool {
+        let url = url.split('|').next().unwrap_or(url);
+        self.value_sets.binary_search_by(|u| u.as_str().cmp(url)).is_ok()
+    }
+}
+
+// Compile-time proof that a context can be shared across threads.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Context>();
+};

@@ -1,0 +1,85 @@
+//! Instance validation against a compiled [`Context`].
+//!
+//! The walker (`walk`) matches JSON properties to compiled elements and
+//! hands values to one module per check family: `cardinality`, `primitive`
+//! (formats and ranges), `values` (fixed, pattern, maxLength, min/max),
+//! `bundle` (fullUrl rules). Resources are validated against their base
+//! type, then against each profile in `meta.profile` and each profile the
+//! caller asks for.
+
+mod bundle;
+mod cardinality;
+mod primitive;
+mod values;
+mod walk;
+
+use crate::json::{self, Node, Pos};
+use crate::messages as msg;
+use crate::model::Context;
+use crate::outcome::{Issue, IssueType, OperationOutcome, Severity};
+
+/// What to validate against, beyond the base type and `meta.profile`.
+#[derive(Debug, Clone, Default)]
+pub struct ValidationOptions {
+    /// Extra profiles (canonical URLs) the top-level resource must conform to.
+    pub profiles: Vec<String>,
+    /// Maximum nesting depth of the JSON input.
+    pub max_depth: Option<usize>,
+}
+
+impl Context {
+    /// Parses and validates one JSON document (a resource or a Bundle).
+    /// Unparseable input gives a single fatal `JSON_SYNTAX` issue.
+    pub fn validate_bytes(&self, input: &[u8], options: &ValidationOptions) -> OperationOutcome {
+        let mut limits = json::Limits::default();
+        if let Some(d) = options.max_depth {
+            limits.max_depth = d;
+        }
+        match json::parse_with_limits(input, limits) {
+            Ok(node) => self.validate_node(&node, options),
+            Err(e) => OperationOutcome {
+                issues: vec![parse_issue(&e)],
+            },
+        }
+    }
+
+    /// Validates an already parsed document.
+    pub fn validate_node(&self, node: &Node, options: &ValidationOptions) -> OperationOutcome {
+        let mut w = walk::Walker::new(self);
+        w.validate_resource(node, None, &options.profiles);
+        let mut issues = w.into_issues();
+        // The same finding can come from the base pass and a profile pass.
+        let mut seen = std::collections::HashSet::new();
+        issues.retain(|i| seen.insert((i.message_id.clone(), i.expression.clone(), i.text.clone())));
+        issues.sort_by_key(|i| i.pos.map(|p| (p.line, p.col)).unwrap_or((0, 0)));
+        OperationOutcome { issues }
+    }
+}
+
+/// The issue for a document that is not well-formed JSON.
+pub fn parse_issue(e: &json::ParseError) -> Issue {
+    let (id, code) = if e.message.contains("nesting") {
+        (msg::LIMIT_EXCEEDED, IssueType::TooCostly)
+    } else {
+        (msg::JSON_SYNTAX, IssueType::Structure)
+    };
+    Issue {
+        severity: Severity::Fatal,
+        code,
+        message_id: id.to_string(),
+        text: format!("The JSON is not valid: {}", e.message),
+        expression: String::new(),
+        pos: Some(e.pos),
+        profile: None,
+        resource_type: None,
+    }
+}
+
+/// Shorthand used by the check modules.
+pub(crate) struct Finding<'a> {
+    pub severity: Severity,
+    pub code: IssueType,
+    pub id: &'a str,
+    pub text: String,
+    pub pos: Pos,
+}

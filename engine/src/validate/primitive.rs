@@ -1,0 +1,272 @@
+//! Primitive values: JSON type, format (the type's regex plus calendar and
+//! range rules the regexes cannot express), and the alignment of `x` with
+//! its `_x` extension part.
+
+use super::walk::Walker;
+use crate::json::{Member, Node, Value};
+use crate::messages as msg;
+use crate::model::Structure;
+use crate::outcome::IssueType;
+
+/// The JSON shape a FHIR primitive type uses.
+#[derive(PartialEq)]
+enum JsonShape {
+    Bool,
+    Number,
+    String,
+}
+
+fn shape_of(type_name: &str) -> JsonShape {
+    match type_name {
+        "boolean" => JsonShape::Bool,
+        "integer" | "positiveInt" | "unsignedInt" | "decimal" | "integer64" => JsonShape::Number,
+        _ => JsonShape::String,
+    }
+}
+
+/// Checks one primitive value against its type structure.
+pub(super) fn check_value(w: &mut Walker<'_>, v: &Node, ty: &Structure) {
+    let tn = ty.type_name.as_str();
+    let shape = shape_of(tn);
+    let text: &str = match (&v.value, &shape) {
+        (Value::Bool(_), JsonShape::Bool) => return,
+        (Value::Number(n), JsonShape::Number) => n,
+        (Value::String(s), JsonShape::String) => s,
+        _ => {
+            let want = match shape {
+                JsonShape::Bool => "a JSON boolean",
+                JsonShape::Number => "a JSON number",
+                JsonShape::String => "a JSON string",
+            };
+            w.error(
+                IssueType::Structure,
+                msg::JSON_TYPE,
+                format!(
+                    "The value for a {tn} must be {want}, not a {}",
+                    v.kind_name()
+                ),
+                v.pos,
+            );
+            return;
+        }
+    };
+    if text.is_empty() {
+        w.error(
+            IssueType::Structure,
+            msg::JSON_EMPTY,
+            "Primitive values must have content; empty strings are not allowed in FHIR JSON".into(),
+            v.pos,
+        );
+        return;
+    }
+    if let Some(problem) = format_problem(w, ty, text) {
+        w.error(IssueType::Value, msg::PRIMITIVE_FORMAT, problem, v.pos);
+        return;
+    }
+    if let Some(problem) = range_problem(tn, text) {
+        w.error(IssueType::Value, msg::PRIMITIVE_RANGE, problem, v.pos);
+    }
+}
+
+fn format_problem(w: &Walker<'_>, ty: &Structure, text: &str) -> Option<String> {
+    let tn = ty.type_name.as_str();
+    let shown = shorten(text);
+    match tn {
+        // The published R4 regex for base64Binary omits '/', so it is
+        // checked by hand.
+        "base64Binary" => {
+            return (!is_base64(text)).then(|| format!("The value '{shown}' is not a valid base64Binary"));
+        }
+        "xhtml" => {
+            return (!text.trim_start().starts_with("<div"))
+                .then(|| "Narrative xhtml must be a <div> element".to_string());
+        }
+        "integer" | "positiveInt" | "unsignedInt" => {
+            if text.contains(['.', 'e', 'E']) {
+                return Some(format!("The value '{shown}' is not a valid {tn}: it must be a whole number"));
+            }
+        }
+        _ => {}
+    }
+    if let Some(re) = w.ctx.primitive_regex(ty) {
+        if !re.is_match(text) {
+            return Some(format!("The value '{shown}' is not a valid {tn}"));
+        }
+    }
+    match tn {
+        "date" | "dateTime" | "instant" if !calendar_ok(text) => {
+            Some(format!("The value '{shown}' is not a valid {tn}: no such calendar day"))
+        }
+        _ => None,
+    }
+}
+
+fn range_problem(tn: &str, text: &str) -> Option<String> {
+    let (lo, hi): (i64, i64) = match tn {
+        "integer" => (i32::MIN as i64, i32::MAX as i64),
+        "positiveInt" => (1, i32::MAX as i64),
+        "unsignedInt" => (0, i32::MAX as i64),
+        _ => return None,
+    };
+    match text.parse::<i64>() {
+        Ok(n) if n >= lo && n <= hi => None,
+        _ => Some(format!(
+            "The value {} is out of range for {tn} ({lo} to {hi})",
+            shorten(text)
+        )),
+    }
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 60 {
+        let head: String = s.chars().take(57).collect();
+        format!("{head}...")
+    } else {
+        s.to_string()
+    }
+}
+
+fn is_base64(s: &str) -> bool {
+    let mut n = 0usize;
+    let mut pad = 0usize;
+    for b in s.bytes() {
+        match b {
+            b' ' | b'\t' | b'\r' | b'\n' => continue,
+            b'=' => pad += 1,
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' if pad == 0 => {}
+            _ => return false,
+        }
+        n += 1;
+    }
+    n % 4 == 0 && pad <= 2
+}
+
+/// Day-of-month validity for the date part of date, dateTime and instant
+/// (the regexes accept 31 for every month).
+fn calendar_ok(text: &str) -> bool {
+    let parts: Vec<&str> = text.get(..10).unwrap_or(text).split('-').collect();
+    if parts.len() < 3 {
+        return true;
+    }
+    let (Ok(y), Ok(m), Ok(d)) = (
+        parts[0].parse::<u32>(),
+        parts[1].parse::<u32>(),
+        parts[2].get(..2).unwrap_or("").parse::<u32>(),
+    ) else {
+        return true;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    d >= 1 && d <= days
+}
+
+/// `x` and `_x` alignment: for repeating primitives both arrays have the
+/// same length and no position is null in both; a lone `_x` is fine.
+pub(super) fn check_alignment(
+    w: &mut Walker<'_>,
+    value: Option<&Member>,
+    ext: Option<&Member>,
+    values: &[Option<&Node>],
+    exts: &[Option<&Node>],
+) {
+    let (Some(v), Some(x)) = (value, ext) else {
+        if let Some(x) = ext {
+            // `_x` alone: null entries are meaningless.
+            if let Value::Array(items) = &x.value.value {
+                if items.iter().all(|i| matches!(i.value, Value::Null)) {
+                    w.error(
+                        IssueType::Structure,
+                        msg::JSON_NULL,
+                        format!("The array _{} contains only nulls", x.key.trim_start_matches('_')),
+                        x.value.pos,
+                    );
+                }
+            }
+        } else if let Some(v) = value {
+            if let Value::Array(items) = &v.value.value {
+                if let Some(n) = items.iter().find(|i| matches!(i.value, Value::Null)) {
+                    w.error(
+                        IssueType::Structure,
+                        msg::JSON_NULL,
+                        format!(
+                            "The array {} contains null, which is only allowed when _{} has extension data at the same position",
+                            v.key, v.key
+                        ),
+                        n.pos,
+                    );
+                }
+            }
+        }
+        return;
+    };
+    let both_arrays = matches!(v.value.value, Value::Array(_)) && matches!(x.value.value, Value::Array(_));
+    let both_single = !matches!(v.value.value, Value::Array(_)) && !matches!(x.value.value, Value::Array(_));
+    if !(both_arrays || both_single) {
+        w.error(
+            IssueType::Structure,
+            msg::JSON_PRIMITIVE_EXTENSION_MISMATCH,
+            format!("{} and _{} must both be arrays or both be single values", v.key, v.key),
+            x.key_pos,
+        );
+        return;
+    }
+    if both_arrays && values.len() != exts.len() {
+        w.error(
+            IssueType::Structure,
+            msg::JSON_PRIMITIVE_EXTENSION_MISMATCH,
+            format!(
+                "The arrays {} ({} items) and _{} ({} items) must have the same length",
+                v.key,
+                values.len(),
+                v.key,
+                exts.len()
+            ),
+            x.key_pos,
+        );
+        return;
+    }
+    for (i, (a, b)) in values.iter().zip(exts).enumerate() {
+        if a.is_none() && b.is_none() {
+            w.error(
+                IssueType::Structure,
+                msg::JSON_NULL,
+                format!("{}[{i}] and _{}[{i}] are both null", v.key, v.key),
+                x.key_pos,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar() {
+        assert!(calendar_ok("2024-02-29"));
+        assert!(!calendar_ok("2023-02-29"));
+        assert!(!calendar_ok("2023-04-31T10:00:00Z"));
+        assert!(calendar_ok("2023-04"));
+    }
+
+    #[test]
+    fn base64() {
+        assert!(is_base64("SGVsbG8/"));
+        assert!(is_base64("SGVs bG8="));
+        assert!(!is_base64("SGVsbG8"));
+        assert!(!is_base64("SG=sbG8="));
+    }
+
+    #[test]
+    fn ranges() {
+        assert!(range_problem("integer", "2147483648").is_some());
+        assert!(range_problem("positiveInt", "0").is_some());
+        assert!(range_problem("unsignedInt", "0").is_none());
+    }
+}

@@ -1,0 +1,583 @@
+//! The tree walk: matches JSON properties to compiled elements and
+//! dispatches each value to the check families.
+
+use super::Finding;
+use crate::json::{Member, Node, Pos, Value};
+use crate::messages as msg;
+use crate::model::{Context, ElemId, Element, Kind, StructId, Structure, TypeRef};
+use crate::outcome::{Issue, IssueType, Severity};
+
+/// Base pass: every structural check. Profile pass: only what a profile can
+/// tighten (cardinality, types, fixed/pattern, lengths, values); the base
+/// pass has already reported JSON and format problems.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    Base,
+    Profile,
+}
+
+pub(super) struct Walker<'a> {
+    pub ctx: &'a Context,
+    issues: Vec<Issue>,
+    /// FHIRPath of the node being visited.
+    pub path: String,
+    resource_type: String,
+    profile: Option<String>,
+    pub mode: Mode,
+}
+
+/// One JSON property matched to an element.
+struct Matched<'n> {
+    elem: ElemId,
+    /// The type chosen by a choice suffix (`valueQuantity` → Quantity).
+    type_idx: Option<usize>,
+    key: &'n str,
+    value: Option<&'n Member>,
+    ext: Option<&'n Member>,
+}
+
+impl<'a> Walker<'a> {
+    pub fn new(ctx: &'a Context) -> Self {
+        Walker {
+            ctx,
+            issues: Vec::new(),
+            path: String::new(),
+            resource_type: String::new(),
+            profile: None,
+            mode: Mode::Base,
+        }
+    }
+
+    pub fn into_issues(self) -> Vec<Issue> {
+        self.issues
+    }
+
+    pub fn report(&mut self, f: Finding<'_>) {
+        self.issues.push(Issue {
+            severity: f.severity,
+            code: f.code,
+            message_id: f.id.to_string(),
+            text: f.text,
+            expression: self.path.clone(),
+            pos: Some(f.pos),
+            profile: self.profile.clone(),
+            resource_type: (!self.resource_type.is_empty()).then(|| self.resource_type.clone()),
+        });
+    }
+
+    pub fn error(&mut self, code: IssueType, id: &str, text: String, pos: Pos) {
+        self.report(Finding {
+            severity: Severity::Error,
+            code,
+            id,
+            text,
+            pos,
+        });
+    }
+
+    /// Validates a resource: base type, then profiles. `at` is `None` for the
+    /// top-level resource; nested resources (entries, contained) are entered
+    /// with the walker's path pointing at their element.
+    pub fn validate_resource(&mut self, node: &Node, nested: Option<()>, extra_profiles: &[String]) {
+        let Some(members) = node.as_object() else {
+            self.error(
+                IssueType::Structure,
+                msg::RESOURCE_TYPE_MISSING,
+                format!("A resource must be a JSON object, found {}", node.kind_name()),
+                node.pos,
+            );
+            return;
+        };
+        let rt = match node.get("resourceType") {
+            Some(Node {
+                value: Value::String(s),
+                ..
+            }) => s.to_string(),
+            Some(other) => {
+                self.error(
+                    IssueType::Structure,
+                    msg::RESOURCE_TYPE_MISSING,
+                    format!("resourceType must be a string, found {}", other.kind_name()),
+                    other.pos,
+                );
+                return;
+            }
+            None => {
+                let _ = members;
+                self.error(
+                    IssueType::Structure,
+                    msg::RESOURCE_TYPE_MISSING,
+                    "The JSON object has no resourceType property, so it is not a FHIR resource"
+                        .into(),
+                    node.pos,
+                );
+                return;
+            }
+        };
+        let Some((sid, base)) = self
+            .ctx
+            .structure_by_type(&rt)
+            .filter(|(_, s)| s.kind == Kind::Resource)
+        else {
+            let pos = node.get("resourceType").map(|n| n.pos).unwrap_or(node.pos);
+            self.error(
+                IssueType::NotSupported,
+                msg::RESOURCE_TYPE_UNKNOWN,
+                format!("Unknown resource type '{rt}'"),
+                pos,
+            );
+            return;
+        };
+
+        let saved_path = self.path.len();
+        if nested.is_some() {
+            self.path.push_str(&format!(".ofType({rt})"));
+        } else {
+            self.path.push_str(&rt);
+        }
+        let saved_rt = std::mem::replace(&mut self.resource_type, rt.clone());
+        let saved_profile = self.profile.replace(base.url.clone());
+        let saved_mode = self.mode;
+
+        self.mode = Mode::Base;
+        self.walk_object(node, sid, 0, true);
+        if rt == "Bundle" {
+            super::bundle::check_bundle(self, node);
+        }
+
+        // Profiles from meta.profile, then the caller's.
+        let mut profiles: Vec<(String, Pos)> = node
+            .get("meta")
+            .and_then(|m| m.get("profile"))
+            .and_then(Node::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| Some((p.as_str()?.to_string(), p.pos)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        profiles.extend(extra_profiles.iter().map(|p| (p.clone(), node.pos)));
+        let mut done: Vec<StructId> = vec![sid];
+        for (url, pos) in profiles {
+            match self.ctx.structure_by_url(&url) {
+                None => {
+                    self.report(Finding {
+                        severity: Severity::Warning,
+                        code: IssueType::NotFound,
+                        id: msg::PROFILE_UNKNOWN,
+                        text: format!(
+                            "Profile '{url}' is not known to this validation context, so the resource was not checked against it"
+                        ),
+                        pos,
+                    });
+                }
+                Some((pid, p)) => {
+                    if done.contains(&pid) {
+                        continue;
+                    }
+                    done.push(pid);
+                    if p.type_name != rt || p.kind != Kind::Resource {
+                        self.error(
+                            IssueType::Invalid,
+                            msg::PROFILE_WRONG_TYPE,
+                            format!(
+                                "Profile '{url}' is for {}, not {rt}",
+                                p.type_name
+                            ),
+                            pos,
+                        );
+                        continue;
+                    }
+                    self.profile = Some(p.url.clone());
+                    self.mode = Mode::Profile;
+                    self.walk_object(node, pid, 0, true);
+                }
+            }
+        }
+
+        self.mode = saved_mode;
+        self.profile = saved_profile;
+        self.resource_type = saved_rt;
+        self.path.truncate(saved_path);
+    }
+
+    /// The element whose children describe the content of `(sid, eid)`
+    /// holding a value of type `type_code`.
+    fn content_of(&self, sid: StructId, eid: ElemId, ty: Option<&TypeRef>) -> Option<(StructId, ElemId)> {
+        let s = self.ctx.structure(sid);
+        let el = &s.elements[eid as usize];
+        if !el.children.is_empty() {
+            return Some((sid, eid));
+        }
+        if let Some(cr) = el.content_ref {
+            return Some((sid, cr));
+        }
+        let code = ty.map(|t| t.code.as_str())?;
+        let (tsid, _) = self.ctx.structure_by_type(code)?;
+        Some((tsid, 0))
+    }
+
+    /// Validates a JSON object against the children of `(sid, eid)`.
+    pub fn walk_object(&mut self, node: &Node, sid: StructId, eid: ElemId, resource_root: bool) {
+        let Some(members) = node.as_object() else {
+            return;
+        };
+        let ctx = self.ctx;
+        let s: &Structure = ctx.structure(sid);
+        let el = &s.elements[eid as usize];
+        if members.is_empty() && self.mode == Mode::Base {
+            self.error(
+                IssueType::Structure,
+                msg::JSON_EMPTY,
+                "Objects must have some content; empty objects are not allowed in FHIR JSON"
+                    .into(),
+                node.pos,
+            );
+            return;
+        }
+        let children = &el.children;
+        let primitive_ext = s.kind == Kind::Primitive && eid == 0;
+
+        // Match properties to elements.
+        let mut matched: Vec<Matched> = Vec::with_capacity(members.len());
+        for (i, m) in members.iter().enumerate() {
+            let key: &str = &m.key;
+            if self.mode == Mode::Base && members[..i].iter().any(|o| o.key == m.key) {
+                self.with_segment(key, |w| {
+                    w.error(
+                        IssueType::Structure,
+                        msg::JSON_DUPLICATE_KEY,
+                        format!("Duplicate JSON property '{key}'"),
+                        m.key_pos,
+                    )
+                });
+                continue;
+            }
+            if resource_root && key == "resourceType" {
+                continue;
+            }
+            let (is_ext, name) = match key.strip_prefix('_') {
+                Some(rest) => (true, rest),
+                None => (false, key),
+            };
+            match find_child(s, children, name, primitive_ext) {
+                Some((elem, type_idx)) => {
+                    let slot = match matched.iter_mut().find(|x| x.key == name) {
+                        Some(x) => x,
+                        None => {
+                            matched.push(Matched {
+                                elem,
+                                type_idx,
+                                key: name,
+                                value: None,
+                                ext: None,
+                            });
+                            matched.last_mut().expect("just pushed")
+                        }
+                    };
+                    if is_ext {
+                        slot.ext = Some(m);
+                    } else {
+                        slot.value = Some(m);
+                    }
+                }
+                None => {
+                    if self.mode == Mode::Base {
+                        self.report_unknown(s, children, key, name, m);
+                    } else {
+                        self.report_profile_type(s, children, name, m);
+                    }
+                }
+            }
+        }
+
+        // Choice elements given with more than one type.
+        for (i, a) in matched.iter().enumerate() {
+            if matched[..i].iter().any(|b| b.elem == a.elem) && self.mode == Mode::Base {
+                let e = &s.elements[a.elem as usize];
+                let pos = a.value.or(a.ext).map(|m| m.key_pos).unwrap_or(node.pos);
+                let name = e.name.clone();
+                self.with_segment(&name, |w| {
+                    w.error(
+                        IssueType::Structure,
+                        msg::CHOICE_MULTIPLE,
+                        format!(
+                            "Only one type of the choice element {}[x] is allowed; found more than one",
+                            e.name
+                        ),
+                        pos,
+                    )
+                });
+            }
+        }
+
+        // Cardinality and content, element by element.
+        for &c in children {
+            let e = &s.elements[c as usize];
+            if primitive_ext && e.name == "value" {
+                continue;
+            }
+            let here: Vec<&Matched> = matched.iter().filter(|m| m.elem == c).collect();
+            let mut count = 0usize;
+            for m in &here {
+                count += self.visit_property(node, sid, e, c, m);
+            }
+            super::cardinality::check(self, node, e, count, here.first().map(|m| m.key));
+        }
+    }
+
+    /// Validates one property (value and `_` extension part); returns the
+    /// number of occurrences for cardinality.
+    fn visit_property(&mut self, parent: &Node, sid: StructId, e: &Element, eid: ElemId, m: &Matched) -> usize {
+        let ty = match m.type_idx {
+            Some(i) => e.types.get(i),
+            None => e.types.first(),
+        };
+        let type_struct = ty.and_then(|t| self.ctx.structure_by_type(&t.code));
+        let is_primitive = type_struct.is_some_and(|(_, s)| s.kind == Kind::Primitive);
+        let is_resource = ty.is_some_and(|t| t.code == "Resource" || self.ctx.is_resource_type(&t.code));
+        let segment = if e.choice {
+            let tn = ty.map(|t| t.code.as_str()).unwrap_or("");
+            format!("{}.ofType({tn})", e.name)
+        } else {
+            e.name.clone()
+        };
+        let repeats = e.max > 1;
+        let saved = self.path.len();
+        if !self.path.is_empty() {
+            self.path.push('.');
+        }
+        self.path.push_str(&segment);
+
+        let values: Vec<Option<&Node>> = match m.value.map(|v| &v.value) {
+            None => vec![],
+            Some(n @ Node { value: Value::Array(items), .. }) => {
+                if !repeats && self.mode == Mode::Base {
+                    self.error(
+                        IssueType::Structure,
+                        msg::JSON_ARRAY_NOT_ALLOWED,
+                        format!("The property {} must be a single value, not an array (max cardinality 1)", m.key),
+                        n.pos,
+                    );
+                }
+                if items.is_empty() && self.mode == Mode::Base {
+                    self.error(
+                        IssueType::Structure,
+                        msg::JSON_EMPTY,
+                        "Arrays must have some content; empty arrays are not allowed in FHIR JSON".into(),
+                        n.pos,
+                    );
+                }
+                items.iter().map(|i| (!matches!(i.value, Value::Null)).then_some(i)).collect()
+            }
+            Some(n) => {
+                if repeats && self.mode == Mode::Base {
+                    self.error(
+                        IssueType::Structure,
+                        msg::JSON_ARRAY_EXPECTED,
+                        format!("The property {} repeats (max cardinality {}), so its value must be a JSON array", m.key, max_text(e.max)),
+                        n.pos,
+                    );
+                }
+                if matches!(n.value, Value::Null) {
+                    if self.mode == Mode::Base && m.ext.is_none() {
+                        self.error(
+                            IssueType::Structure,
+                            msg::JSON_NULL,
+                            format!("The property {} is null; null is not allowed here in FHIR JSON", m.key),
+                            n.pos,
+                        );
+                    }
+                    vec![None]
+                } else {
+                    vec![Some(n)]
+                }
+            }
+        };
+        let exts: Vec<Option<&Node>> = match m.ext.map(|x| &x.value) {
+            None => vec![],
+            Some(Node { value: Value::Array(items), .. }) => items
+                .iter()
+                .map(|i| (!matches!(i.value, Value::Null)).then_some(i))
+                .collect(),
+            Some(n) => vec![Some(n)],
+        };
+        if m.ext.is_some() && !is_primitive && self.mode == Mode::Base {
+            let x = m.ext.expect("checked");
+            self.error(
+                IssueType::Structure,
+                msg::ELEMENT_UNKNOWN,
+                format!("The property _{} is only allowed for primitive types, and {} is not primitive", m.key, m.key),
+                x.key_pos,
+            );
+        }
+        if is_primitive && self.mode == Mode::Base {
+            super::primitive::check_alignment(self, m.value, m.ext, &values, &exts);
+        }
+
+        let n = values.len().max(if is_primitive { exts.len() } else { 0 });
+        let mut count = 0;
+        for i in 0..n {
+            let v = values.get(i).copied().flatten();
+            let x = if is_primitive { exts.get(i).copied().flatten() } else { None };
+            if v.is_none() && x.is_none() {
+                continue;
+            }
+            count += 1;
+            let seg_len = self.path.len();
+            if repeats || values.len() > 1 {
+                self.path.push_str(&format!("[{i}]"));
+            }
+            if let Some(v) = v {
+                if is_resource {
+                    if self.mode == Mode::Base {
+                        let saved_mode = self.mode;
+                        self.validate_resource(v, Some(()), &[]);
+                        self.mode = saved_mode;
+                    }
+                } else if is_primitive {
+                    let (tsid, ts) = type_struct.expect("primitive has a structure");
+                    let _ = tsid;
+                    if self.mode == Mode::Base {
+                        super::primitive::check_value(self, v, ts);
+                    }
+                    super::values::check(self, v, e);
+                } else if let Some(obj_ok) = self.expect_object(v) {
+                    if obj_ok {
+                        super::values::check(self, v, e);
+                        if let Some((csid, ceid)) = self.content_of(sid, eid, ty) {
+                            self.walk_object(v, csid, ceid, false);
+                        }
+                    }
+                }
+            }
+            if let (Some(x), Some((tsid, _))) = (x, type_struct) {
+                if self.expect_object(x) == Some(true) {
+                    self.walk_object(x, tsid, 0, false);
+                }
+            }
+            self.path.truncate(seg_len);
+        }
+        let _ = parent;
+        self.path.truncate(saved);
+        count
+    }
+
+    /// Reports a non-object where an object is needed; `Some(true)` when it
+    /// is an object.
+    fn expect_object(&mut self, v: &Node) -> Option<bool> {
+        if v.as_object().is_some() {
+            return Some(true);
+        }
+        if self.mode == Mode::Base {
+            self.error(
+                IssueType::Structure,
+                msg::JSON_TYPE,
+                format!("This property must be a JSON object, not {}", v.kind_name()),
+                v.pos,
+            );
+        }
+        Some(false)
+    }
+
+    fn with_segment(&mut self, seg: &str, f: impl FnOnce(&mut Self)) {
+        let saved = self.path.len();
+        if !self.path.is_empty() {
+            self.path.push('.');
+        }
+        self.path.push_str(seg);
+        f(self);
+        self.path.truncate(saved);
+    }
+
+    fn report_unknown(&mut self, s: &Structure, children: &[ElemId], key: &str, name: &str, m: &Member) {
+        // A choice prefix with a type the element does not allow.
+        let choice = children.iter().map(|&c| &s.elements[c as usize]).find(|e| {
+            e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str())
+        });
+        match choice {
+            Some(e) => {
+                let allowed: Vec<&str> = e.types.iter().map(|t| t.code.as_str()).collect();
+                let text = format!(
+                    "The type '{}' is not allowed for {}[x] (allowed: {})",
+                    &name[e.name.len()..],
+                    e.name,
+                    allowed.join(", ")
+                );
+                self.with_segment(key, |w| {
+                    w.error(IssueType::Structure, msg::CHOICE_TYPE_NOT_ALLOWED, text, m.key_pos)
+                });
+            }
+            None => {
+                let text = format!("Unrecognized property '{key}'");
+                self.with_segment(key, |w| {
+                    w.error(IssueType::Structure, msg::ELEMENT_UNKNOWN, text, m.key_pos)
+                });
+            }
+        }
+    }
+
+    /// In a profile pass, a property the profile does not have is a choice
+    /// type the profile removed (other unknown properties were reported by
+    /// the base pass).
+    fn report_profile_type(&mut self, s: &Structure, children: &[ElemId], name: &str, m: &Member) {
+        let Some(e) = children.iter().map(|&c| &s.elements[c as usize]).find(|e| {
+            e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str())
+        }) else {
+            return;
+        };
+        let allowed: Vec<&str> = e.types.iter().map(|t| t.code.as_str()).collect();
+        let text = format!(
+            "The profile does not allow type '{}' for {}[x] (allowed: {})",
+            &name[e.name.len()..],
+            e.name,
+            allowed.join(", ")
+        );
+        let key = m.key.to_string();
+        self.with_segment(&key, |w| {
+            w.error(IssueType::Structure, msg::CHOICE_TYPE_NOT_ALLOWED, text, m.key_pos)
+        });
+    }
+}
+
+pub(super) fn max_text(max: u32) -> String {
+    if max == crate::model::UNBOUNDED {
+        "*".into()
+    } else {
+        max.to_string()
+    }
+}
+
+/// Finds the element for a JSON property name among `children`; for choice
+/// elements also returns which type the suffix picked.
+fn find_child(s: &Structure, children: &[ElemId], name: &str, skip_value: bool) -> Option<(ElemId, Option<usize>)> {
+    for &c in children {
+        let e = &s.elements[c as usize];
+        if !e.choice && e.name == name {
+            if skip_value && e.name == "value" {
+                return None;
+            }
+            return Some((c, None));
+        }
+    }
+    for &c in children {
+        let e = &s.elements[c as usize];
+        if e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str()) {
+            let suffix = &name[e.name.len()..];
+            if let Some(i) = e.types.iter().position(|t| type_suffix_matches(&t.code, suffix)) {
+                return Some((c, Some(i)));
+            }
+        }
+    }
+    None
+}
+
+/// `valueDateTime` ↔ `dateTime`, `valueQuantity` ↔ `Quantity`.
+fn type_suffix_matches(code: &str, suffix: &str) -> bool {
+    let mut a = code.chars();
+    let mut b = suffix.chars();
+    match (a.next(), b.next()) {
+        (Some(x), Some(y)) if x.to_ascii_uppercase() == y => a.as_str() == b.as_str(),
+        _ => false,
+    }
+}
