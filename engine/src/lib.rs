@@ -11,3 +11,4 @@
 
 pub mod json;
 pub mod outcome;
+pub mod policy;
