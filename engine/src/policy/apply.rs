@@ -23,8 +23,8 @@ pub struct RuleStats {
     pub id: String,
     /// Issues the rule removed.
     pub dropped: usize,
-    /// Issues the rule matched and rewrote (whether or not they were later
-    /// dropped or fell below the minimum severity).
+    /// Issues the rule matched and applied its (non-drop) actions to,
+    /// whether or not a later rule or the minimum severity removed them.
     pub changed: usize,
 }
 

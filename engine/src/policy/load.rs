@@ -108,9 +108,9 @@ pub(super) fn load(text: &str) -> Result<Policy> {
         for (i, item) in items.iter().enumerate() {
             let rule = load_rule(text, item, &format!("rules[{i}]"))?;
             if rules.iter().any(|r| r.id == rule.id) {
-                let id = Obj::new(item, "", RULE_KEYS)?.required("id")?;
+                let at = item.get("id").map_or(item.pos, |n| n.pos);
                 return fail(
-                    id.pos,
+                    at,
                     format!(
                         "rules[{i}].id: `{}` is already used by an earlier rule",
                         rule.id

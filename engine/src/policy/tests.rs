@@ -495,3 +495,12 @@ fn error_display_names_line_and_column() {
     .unwrap_err();
     assert_eq!(e.to_string(), "x: unknown key (allowed: formatVersion, name, version, description, minSeverity, emptyIssue, emptyIssueText, rules) at line 2, column 31");
 }
+
+#[test]
+fn glob_error_position_with_bom_and_crlf() {
+    let text = "\u{feff}{\"formatVersion\": 1, \"name\": \"n\", \"version\": \"1\",\r\n\"rules\": [{\"id\": \"a\",\r\n  \"match\": {\"expression\": \"Bundle.?\"}, \"action\": {\"drop\": true}}]}";
+    let (line, col, msg) = load_err(text);
+    assert!(msg.contains("`?` is not a glob wildcard"), "{msg}");
+    // Line 3 is `  "match": {"expression": "Bundle.?"}`; `?` is column 35.
+    assert_eq!((line, col), (3, 35));
+}
