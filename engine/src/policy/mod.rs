@@ -79,8 +79,9 @@
 //!   them may match); all matchers given must hold. `messageId` compares
 //!   with the message id or constraint key, `severity` and `code`
 //!   with the FHIR codes, `expression` is a [`glob`] over the issue's
-//!   FHIRPath location, `profile` is a canonical URL compared without its
-//!   `|version` on either side unless the policy gives a version, and
+//!   FHIRPath location, `profile` is a canonical URL that matches the issue's
+//!   profile with any `|version` (or, if it names a version itself, only
+//!   that version), and
 //!   `resourceType` is compared with the resource type.
 //! * Actions: `drop: true` (alone; `false` is rejected rather than
 //!   ignored), `setSeverity`, `replaceText`, `appendText` (appended as
