@@ -71,7 +71,7 @@
 //! * `emptyIssue` (optional, default `false`): when nothing remains, report
 //!   one `information`/`informational` issue with message id
 //!   [`EMPTY_ISSUE_ID`] and the text `emptyIssueText`, by default
-//!   "No issues at or above <minSeverity>" ("No issues" without a minimum).
+//!   `No issues at or above <minSeverity>` ("No issues" without a minimum).
 //! * `rules` (optional): each has a unique non-empty `id`, a `match` object
 //!   (required; `{}` matches every issue) and an `action` object with at
 //!   least one action.
