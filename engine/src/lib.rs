@@ -10,9 +10,10 @@
 //! keeps it buildable for `wasm32-unknown-unknown`.
 
 pub mod json;
-pub mod outcome;
 pub mod messages;
 pub mod model;
+pub mod outcome;
+pub mod policy;
 pub mod validate;
 
 pub use model::{Context, ContextBuilder, LoadReport, PackageInfo};
