@@ -181,9 +181,37 @@ impl FormatRegex {
     /// The anchored compiled regex (`None` if the source does not compile).
     pub fn get(&self) -> Option<&regex::Regex> {
         self.compiled
-            .get_or_init(|| regex::Regex::new(&format!("^(?:{})$", self.source)).ok())
+            .get_or_init(|| regex::Regex::new(&format!("^(?:{})$", ascii_classes(&self.source))).ok())
             .as_ref()
     }
+}
+
+/// FHIR's regexes come from XML Schema and Java, where `\s`, `\S`, `\d`
+/// and `\w` are ASCII classes; Rust's are Unicode-aware (a no-break space
+/// would not match `\S`), so they are rewritten to explicit ASCII classes.
+fn ascii_classes(src: &str) -> String {
+    let mut out = String::with_capacity(src.len() + 16);
+    let mut chars = src.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('s') => out.push_str("[ \\t\\n\\r\\x0B\\x0C]"),
+            Some('S') => out.push_str("[^ \\t\\n\\r\\x0B\\x0C]"),
+            Some('d') => out.push_str("[0-9]"),
+            Some('D') => out.push_str("[^0-9]"),
+            Some('w') => out.push_str("[0-9A-Za-z_]"),
+            Some('W') => out.push_str("[^0-9A-Za-z_]"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// A compiled validation context: the structures of a set of packages plus
@@ -247,6 +275,17 @@ impl Context {
     pub fn has_value_set(&self, url: &str) -> bool {
         let url = url.split('|').next().unwrap_or(url);
         self.value_sets.binary_search_by(|u| u.as_str().cmp(url)).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ascii_classes_match_like_java() {
+        let re = regex::Regex::new(&super::ascii_classes(r"^[ \r\n\t\S]+$")).unwrap();
+        assert!(re.is_match("a\u{a0}b"));
+        let re = regex::Regex::new(&super::ascii_classes(r"^\s\\S$")).unwrap();
+        assert!(re.is_match(" \\S"));
     }
 }
 
