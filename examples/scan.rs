@@ -5,6 +5,10 @@ fn main() {
     let t = std::time::Instant::now();
     let ctx = if args[1] == "r4" { shinny_suite::r4_context() } else { shinny_suite::shinny_context() };
     eprintln!("compiled in {:?}", t.elapsed());
+    let art = ctx.to_artifact();
+    let t = std::time::Instant::now();
+    let ctx = shinny_engine::Context::from_artifact(&art).unwrap();
+    eprintln!("artifact {} bytes, loaded in {:?}", art.len(), t.elapsed());
     let mut files: Vec<_> = std::fs::read_dir(&args[2]).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     let mut bad = 0;

@@ -14,8 +14,10 @@ pub mod messages;
 pub mod model;
 pub mod outcome;
 pub mod policy;
+pub mod select;
 pub mod validate;
 
 pub use model::{Context, ContextBuilder, LoadReport, PackageInfo};
+pub use select::ContextSet;
 pub use outcome::{Issue, IssueType, OperationOutcome, Severity};
 pub use validate::ValidationOptions;

@@ -1,6 +1,6 @@
 //! Builds a [`Context`] from package contents.
 
-use super::compile::{canonical_base, compile_structure};
+use super::compile::{canonical_base, compile_structure, ConstraintTable};
 use super::report::{DefinitionProblem, LoadedPackage, MissingPackage, UnresolvedCanonical};
 use super::{Context, FormatRegex, Kind, LoadReport, Structure};
 use serde_json::Value;
@@ -95,6 +95,7 @@ impl ContextBuilder {
         let mut value_sets: HashSet<String> = HashSet::new();
         let mut code_systems: HashSet<String> = HashSet::new();
         let mut refs = References::default();
+        let mut constraints = ConstraintTable::default();
 
         for source in self.sources {
             let parsed = parse_all(source.files);
@@ -113,7 +114,7 @@ impl ContextBuilder {
                 };
                 match value.get("resourceType").and_then(Value::as_str) {
                     Some("StructureDefinition") => {
-                        match compile_structure(&value, &source.label) {
+                        match compile_structure(&value, &source.label, &mut constraints) {
                             Ok(c) => {
                                 counts.0 += 1;
                                 refs.collect_structure(&value);
@@ -200,6 +201,7 @@ impl ContextBuilder {
             by_url,
             by_type,
             regexes,
+            constraints: constraints.list,
             value_sets,
             code_systems,
             report,

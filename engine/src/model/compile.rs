@@ -18,7 +18,11 @@ pub(super) struct Compiled {
 }
 
 /// Compiles one StructureDefinition. `Err` carries a reason for the report.
-pub(super) fn compile_structure(sd: &Value, package: &str) -> Result<Compiled, String> {
+pub(super) fn compile_structure(
+    sd: &Value,
+    package: &str,
+    constraints: &mut ConstraintTable,
+) -> Result<Compiled, String> {
     let url = str_field(sd, "url").ok_or("StructureDefinition has no url")?;
     let type_name = str_field(sd, "type").ok_or("StructureDefinition has no type")?;
     let kind = match str_field(sd, "kind") {
@@ -35,7 +39,7 @@ pub(super) fn compile_structure(sd: &Value, package: &str) -> Result<Compiled, S
         .filter(|a| !a.is_empty())
         .ok_or("StructureDefinition has no snapshot (snapshot generation is not supported)")?;
 
-    let mut elements: Vec<Element> = raw.iter().map(compile_element).collect();
+    let mut elements: Vec<Element> = raw.iter().map(|e| compile_element(e, constraints)).collect();
     link_tree(&mut elements);
     resolve_content_refs(&mut elements, raw);
 
@@ -80,7 +84,26 @@ pub(super) fn canonical_base(url: &str) -> &str {
     url.split('|').next().unwrap_or(url)
 }
 
-fn compile_element(e: &Value) -> Element {
+/// Interns constraints so that inherited ones are stored once per context.
+#[derive(Default)]
+pub(super) struct ConstraintTable {
+    pub list: Vec<Constraint>,
+    index: HashMap<Constraint, u32>,
+}
+
+impl ConstraintTable {
+    fn intern(&mut self, c: Constraint) -> u32 {
+        if let Some(&i) = self.index.get(&c) {
+            return i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(c.clone());
+        self.index.insert(c, i);
+        i
+    }
+}
+
+fn compile_element(e: &Value, table: &mut ConstraintTable) -> Element {
     let path = str_field(e, "path").unwrap_or("").to_string();
     let id = str_field(e, "id")
         .map(str::to_string)
@@ -136,13 +159,13 @@ fn compile_element(e: &Value) -> Element {
         el.constraints = cs
             .iter()
             .filter_map(|c| {
-                Some(Constraint {
+                Some(table.intern(Constraint {
                     key: str_field(c, "key")?.to_string(),
                     severity: str_field(c, "severity").unwrap_or("error").to_string(),
                     human: str_field(c, "human").unwrap_or("").to_string(),
                     expression: str_field(c, "expression").map(str::to_string),
                     source: str_field(c, "source").map(str::to_string),
-                })
+                }))
             })
             .collect();
     }

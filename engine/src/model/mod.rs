@@ -8,6 +8,7 @@
 //! fixed/pattern, and later slicing, bindings and invariants) read these
 //! nodes; nothing walks raw JSON definitions at validation time.
 
+pub mod artifact;
 mod builder;
 mod compile;
 pub mod literal;
@@ -71,7 +72,9 @@ pub struct Structure {
 /// One element of a snapshot.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Element {
-    /// Element id (`Patient.identifier:MR.system`).
+    /// Element id (`Patient.identifier:MR.system`); only needed while
+    /// compiling, so not stored in artifacts.
+    #[serde(skip)]
     pub id: String,
     /// Element path (`Patient.identifier.system`).
     pub path: String,
@@ -107,8 +110,10 @@ pub struct Element {
     pub max_value: Option<Literal>,
     /// Terminology binding.
     pub binding: Option<Binding>,
-    /// Invariants declared on this element.
-    pub constraints: Vec<Constraint>,
+    /// Invariants declared on this element (indexes into
+    /// [`Context::constraints`]; shared because every element repeats
+    /// inherited ones such as `ele-1`).
+    pub constraints: Vec<u32>,
     /// `isModifier`.
     pub is_modifier: bool,
 }
@@ -147,7 +152,7 @@ pub struct Binding {
 }
 
 /// An invariant (evaluated by the FHIRPath invariant checks).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Constraint {
     /// Constraint key (`ele-1`, `us-core-8`).
     pub key: String,
@@ -224,6 +229,8 @@ pub struct Context {
     /// base type name → structure of its base definition.
     pub(crate) by_type: HashMap<String, StructId>,
     pub(crate) regexes: Vec<FormatRegex>,
+    /// Every distinct constraint, referenced by [`Element::constraints`].
+    pub(crate) constraints: Vec<Constraint>,
     /// Canonicals of loaded ValueSets and CodeSystems (content comes with the
     /// terminology checks).
     pub(crate) value_sets: Vec<String>,
@@ -235,6 +242,11 @@ impl Context {
     /// The load report: packages loaded and missing, unresolved canonicals.
     pub fn report(&self) -> &LoadReport {
         &self.report
+    }
+
+    /// The constraint with this index (see [`Element::constraints`]).
+    pub fn constraint(&self, index: u32) -> &Constraint {
+        &self.constraints[index as usize]
     }
 
     /// All compiled structures.

@@ -27,15 +27,22 @@ pub struct ValidationOptions {
     pub max_depth: Option<usize>,
 }
 
+impl ValidationOptions {
+    /// The JSON parser limits these options ask for.
+    pub fn limits(&self) -> json::Limits {
+        let mut limits = json::Limits::default();
+        if let Some(d) = self.max_depth {
+            limits.max_depth = d;
+        }
+        limits
+    }
+}
+
 impl Context {
     /// Parses and validates one JSON document (a resource or a Bundle).
     /// Unparseable input gives a single fatal `JSON_SYNTAX` issue.
     pub fn validate_bytes(&self, input: &[u8], options: &ValidationOptions) -> OperationOutcome {
-        let mut limits = json::Limits::default();
-        if let Some(d) = options.max_depth {
-            limits.max_depth = d;
-        }
-        match json::parse_with_limits(input, limits) {
+        match json::parse_with_limits(input, options.limits()) {
             Ok(node) => self.validate_node(&node, options),
             Err(e) => OperationOutcome {
                 issues: vec![parse_issue(&e)],
