@@ -3,30 +3,56 @@
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let t = std::time::Instant::now();
-    let ctx = if args[1] == "r4" { shinny_suite::r4_context() } else { shinny_suite::shinny_context() };
+    let ctx = if args[1] == "r4" {
+        shinny_suite::r4_context()
+    } else {
+        shinny_suite::shinny_context()
+    };
     eprintln!("compiled in {:?}", t.elapsed());
     let art = ctx.to_artifact();
     let t = std::time::Instant::now();
     let ctx = shinny_engine::Context::from_artifact(&art).unwrap();
     eprintln!("artifact {} bytes, loaded in {:?}", art.len(), t.elapsed());
-    let mut files: Vec<_> = std::fs::read_dir(&args[2]).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&args[2])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut bad = 0;
     let mut bytes = 0;
     let t = std::time::Instant::now();
     for f in &files {
-        if f.extension().map(|e| e != "json").unwrap_or(true) { continue; }
+        if f.extension().map(|e| e != "json").unwrap_or(true) {
+            continue;
+        }
         let data = std::fs::read(f).unwrap();
         bytes += data.len();
         let oo = ctx.validate_bytes(&data, &Default::default());
-        let errs: Vec<_> = oo.issues.iter().filter(|i| i.severity >= shinny_engine::Severity::Error).collect();
+        let errs: Vec<_> = oo
+            .issues
+            .iter()
+            .filter(|i| i.severity >= shinny_engine::Severity::Error)
+            .collect();
         if !errs.is_empty() {
             bad += 1;
             println!("{}", f.display());
             for e in errs.iter().take(5) {
-                println!("   {} {} @{}:{} {}", e.message_id, e.expression, e.pos.map(|p| p.line).unwrap_or(0), e.pos.map(|p| p.col).unwrap_or(0), e.text);
+                println!(
+                    "   {} {} @{}:{} {}",
+                    e.message_id,
+                    e.expression,
+                    e.pos.map(|p| p.line).unwrap_or(0),
+                    e.pos.map(|p| p.col).unwrap_or(0),
+                    e.text
+                );
             }
         }
     }
-    eprintln!("{} files, {} with errors, {} bytes in {:?}", files.len(), bad, bytes, t.elapsed());
+    eprintln!(
+        "{} files, {} with errors, {} bytes in {:?}",
+        files.len(),
+        bad,
+        bytes,
+        t.elapsed()
+    );
 }

@@ -18,6 +18,6 @@ pub mod select;
 pub mod validate;
 
 pub use model::{Context, ContextBuilder, LoadReport, PackageInfo};
-pub use select::ContextSet;
 pub use outcome::{Issue, IssueType, OperationOutcome, Severity};
+pub use select::ContextSet;
 pub use validate::ValidationOptions;

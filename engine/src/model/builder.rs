@@ -262,9 +262,19 @@ impl References {
             return;
         };
         for e in elements {
-            for t in e.get("type").and_then(Value::as_array).into_iter().flatten() {
+            for t in e
+                .get("type")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let is_ext = t.get("code").and_then(Value::as_str) == Some("Extension");
-                for p in t.get("profile").and_then(Value::as_array).into_iter().flatten() {
+                for p in t
+                    .get("profile")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(p) = p.as_str() {
                         self.add(if is_ext { "extension" } else { "profile" }, p, from);
                     }
@@ -304,7 +314,12 @@ impl References {
                 if let Some(sys) = inc.get("system").and_then(Value::as_str) {
                     self.add("code-system", sys, from);
                 }
-                for v in inc.get("valueSet").and_then(Value::as_array).into_iter().flatten() {
+                for v in inc
+                    .get("valueSet")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(v) = v.as_str() {
                         self.add("value-set", v, from);
                     }

@@ -39,7 +39,10 @@ pub(super) fn compile_structure(
         .filter(|a| !a.is_empty())
         .ok_or("StructureDefinition has no snapshot (snapshot generation is not supported)")?;
 
-    let mut elements: Vec<Element> = raw.iter().map(|e| compile_element(e, constraints)).collect();
+    let mut elements: Vec<Element> = raw
+        .iter()
+        .map(|e| compile_element(e, constraints))
+        .collect();
     link_tree(&mut elements);
     resolve_content_refs(&mut elements, raw);
 
@@ -47,7 +50,13 @@ pub(super) fn compile_structure(
         let value_path = format!("{type_name}.value");
         raw.iter()
             .find(|e| str_field(e, "path") == Some(value_path.as_str()))
-            .and_then(|e| e.get("type")?.as_array()?.first()?.get("extension")?.as_array())
+            .and_then(|e| {
+                e.get("type")?
+                    .as_array()?
+                    .first()?
+                    .get("extension")?
+                    .as_array()
+            })
             .and_then(|exts| {
                 exts.iter()
                     .find(|x| str_field(x, "url") == Some(REGEX_EXT))
@@ -123,10 +132,7 @@ fn compile_element(e: &Value, table: &mut ConstraintTable) -> Element {
         max,
         choice,
         slice_name: str_field(e, "sliceName").map(str::to_string),
-        max_length: e
-            .get("maxLength")
-            .and_then(Value::as_u64)
-            .map(|n| n as u32),
+        max_length: e.get("maxLength").and_then(Value::as_u64).map(|n| n as u32),
         is_modifier: e
             .get("isModifier")
             .and_then(Value::as_bool)
@@ -200,7 +206,10 @@ fn compile_type(t: &Value) -> TypeRef {
         let ext = t
             .get("extension")
             .and_then(Value::as_array)
-            .and_then(|xs| xs.iter().find(|x| str_field(x, "url") == Some(FHIR_TYPE_EXT)))
+            .and_then(|xs| {
+                xs.iter()
+                    .find(|x| str_field(x, "url") == Some(FHIR_TYPE_EXT))
+            })
             .and_then(|x| str_field(x, "valueUrl").or_else(|| str_field(x, "valueUri")));
         match ext {
             Some(e) => e.to_string(),

@@ -31,7 +31,9 @@ impl Literal {
             serde_json::Value::Bool(b) => Literal::Bool(*b),
             serde_json::Value::Number(n) => Literal::Number(n.to_string()),
             serde_json::Value::String(s) => Literal::String(s.clone()),
-            serde_json::Value::Array(a) => Literal::Array(a.iter().map(Literal::from_serde).collect()),
+            serde_json::Value::Array(a) => {
+                Literal::Array(a.iter().map(Literal::from_serde).collect())
+            }
             serde_json::Value::Object(m) => Literal::Object(
                 m.iter()
                     .map(|(k, v)| (k.clone(), Literal::from_serde(v)))
@@ -51,7 +53,9 @@ impl Literal {
             Literal::Bool(b) => serde_json::Value::Bool(*b),
             Literal::Number(n) => serde_json::from_str(n).unwrap_or(serde_json::Value::Null),
             Literal::String(s) => serde_json::Value::String(s.clone()),
-            Literal::Array(a) => serde_json::Value::Array(a.iter().map(Literal::to_serde).collect()),
+            Literal::Array(a) => {
+                serde_json::Value::Array(a.iter().map(Literal::to_serde).collect())
+            }
             Literal::Object(m) => serde_json::Value::Object(
                 m.iter().map(|(k, v)| (k.clone(), v.to_serde())).collect(),
             ),

@@ -186,7 +186,9 @@ impl FormatRegex {
     /// The anchored compiled regex (`None` if the source does not compile).
     pub fn get(&self) -> Option<&regex::Regex> {
         self.compiled
-            .get_or_init(|| regex::Regex::new(&format!("^(?:{})$", ascii_classes(&self.source))).ok())
+            .get_or_init(|| {
+                regex::Regex::new(&format!("^(?:{})$", ascii_classes(&self.source))).ok()
+            })
             .as_ref()
     }
 }
@@ -286,9 +288,17 @@ impl Context {
     /// True if the context defines a ValueSet with this canonical.
     pub fn has_value_set(&self, url: &str) -> bool {
         let url = url.split('|').next().unwrap_or(url);
-        self.value_sets.binary_search_by(|u| u.as_str().cmp(url)).is_ok()
+        self.value_sets
+            .binary_search_by(|u| u.as_str().cmp(url))
+            .is_ok()
     }
 }
+
+// Compile-time proof that a context can be shared across threads.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Context>();
+};
 
 #[cfg(test)]
 mod tests {
@@ -300,9 +310,3 @@ mod tests {
         assert!(re.is_match(" \\S"));
     }
 }
-
-// Compile-time proof that a context can be shared across threads.
-const _: () = {
-    const fn assert_send_sync<T: Send + Sync>() {}
-    assert_send_sync::<Context>();
-};

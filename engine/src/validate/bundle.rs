@@ -44,7 +44,11 @@ pub(super) fn check_bundle(w: &mut Walker<'_>, bundle: &Node) {
                 msg::BUNDLE_FULLURL_DUPLICATE,
                 format!(
                     "Duplicate fullUrl '{url}' (also entry[{first}]){}",
-                    if version.is_some() { " with the same meta.versionId" } else { "" }
+                    if version.is_some() {
+                        " with the same meta.versionId"
+                    } else {
+                        ""
+                    }
                 ),
                 full.pos,
             );
@@ -63,12 +67,16 @@ fn full_url_problem(url: &str) -> Option<String> {
     }
     if let Some(oid) = url.strip_prefix("urn:oid:") {
         let ok = !oid.is_empty()
-            && oid.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            && oid
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
         return (!ok).then(|| format!("The fullUrl '{url}' is not a valid urn:oid:"));
     }
-    let scheme_ok = url
-        .split_once(':')
-        .is_some_and(|(s, _)| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)));
+    let scheme_ok = url.split_once(':').is_some_and(|(s, _)| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    });
     (!scheme_ok || url.contains(char::is_whitespace))
         .then(|| format!("The fullUrl '{url}' must be an absolute URI"))
 }
@@ -92,7 +100,9 @@ fn mismatch(url: &str, resource: &Node) -> Option<String> {
         // Not a RESTful URL for this type: HL7 accepts non-RESTful forms
         // unless they end with a resource type and id.
         return if looks_like_type(prev) && id.is_some() {
-            Some(format!("The fullUrl '{url}' names type {prev}, but the resource is a {rt}"))
+            Some(format!(
+                "The fullUrl '{url}' names type {prev}, but the resource is a {rt}"
+            ))
         } else {
             None
         };
@@ -107,5 +117,6 @@ fn mismatch(url: &str, resource: &Node) -> Option<String> {
 }
 
 fn looks_like_type(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && s.chars().all(|c| c.is_ascii_alphanumeric())
+    s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && s.chars().all(|c| c.is_ascii_alphanumeric())
 }

@@ -7,7 +7,13 @@ use crate::model::Element;
 use crate::outcome::IssueType;
 
 /// Checks `count` occurrences of `e` found in `parent`.
-pub(super) fn check(w: &mut Walker<'_>, parent: &Node, e: &Element, count: usize, key: Option<&str>) {
+pub(super) fn check(
+    w: &mut Walker<'_>,
+    parent: &Node,
+    e: &Element,
+    count: usize,
+    key: Option<&str>,
+) {
     let min = e.min as usize;
     let max = e.max as usize;
     if count >= min && count <= max {

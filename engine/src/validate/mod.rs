@@ -57,7 +57,8 @@ impl Context {
         let mut issues = w.into_issues();
         // The same finding can come from the base pass and a profile pass.
         let mut seen = std::collections::HashSet::new();
-        issues.retain(|i| seen.insert((i.message_id.clone(), i.expression.clone(), i.text.clone())));
+        issues
+            .retain(|i| seen.insert((i.message_id.clone(), i.expression.clone(), i.text.clone())));
         issues.sort_by_key(|i| i.pos.map(|p| (p.line, p.col)).unwrap_or((0, 0)));
         OperationOutcome { issues }
     }

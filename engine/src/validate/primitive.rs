@@ -75,16 +75,17 @@ fn format_problem(w: &Walker<'_>, ty: &Structure, text: &str) -> Option<String> 
         // The published R4 regex for base64Binary omits '/', so it is
         // checked by hand.
         "base64Binary" => {
-            return (!is_base64(text)).then(|| format!("The value '{shown}' is not a valid base64Binary"));
+            return (!is_base64(text))
+                .then(|| format!("The value '{shown}' is not a valid base64Binary"));
         }
         "xhtml" => {
             return (!text.trim_start().starts_with("<div"))
                 .then(|| "Narrative xhtml must be a <div> element".to_string());
         }
-        "integer" | "positiveInt" | "unsignedInt" => {
-            if text.contains(['.', 'e', 'E']) {
-                return Some(format!("The value '{shown}' is not a valid {tn}: it must be a whole number"));
-            }
+        "integer" | "positiveInt" | "unsignedInt" if text.contains(['.', 'e', 'E']) => {
+            return Some(format!(
+                "The value '{shown}' is not a valid {tn}: it must be a whole number"
+            ));
         }
         _ => {}
     }
@@ -94,9 +95,9 @@ fn format_problem(w: &Walker<'_>, ty: &Structure, text: &str) -> Option<String> 
         }
     }
     match tn {
-        "date" | "dateTime" | "instant" if !calendar_ok(text) => {
-            Some(format!("The value '{shown}' is not a valid {tn}: no such calendar day"))
-        }
+        "date" | "dateTime" | "instant" if !calendar_ok(text) => Some(format!(
+            "The value '{shown}' is not a valid {tn}: no such calendar day"
+        )),
         _ => None,
     }
 }
@@ -138,7 +139,7 @@ fn is_base64(s: &str) -> bool {
         }
         n += 1;
     }
-    n % 4 == 0 && pad <= 2
+    n.is_multiple_of(4) && pad <= 2
 }
 
 /// Day-of-month validity for the date part of date, dateTime and instant
@@ -183,7 +184,10 @@ pub(super) fn check_alignment(
                     w.error(
                         IssueType::Structure,
                         msg::JSON_NULL,
-                        format!("The array _{} contains only nulls", x.key.trim_start_matches('_')),
+                        format!(
+                            "The array _{} contains only nulls",
+                            x.key.trim_start_matches('_')
+                        ),
                         x.value.pos,
                     );
                 }
@@ -205,13 +209,18 @@ pub(super) fn check_alignment(
         }
         return;
     };
-    let both_arrays = matches!(v.value.value, Value::Array(_)) && matches!(x.value.value, Value::Array(_));
-    let both_single = !matches!(v.value.value, Value::Array(_)) && !matches!(x.value.value, Value::Array(_));
+    let both_arrays =
+        matches!(v.value.value, Value::Array(_)) && matches!(x.value.value, Value::Array(_));
+    let both_single =
+        !matches!(v.value.value, Value::Array(_)) && !matches!(x.value.value, Value::Array(_));
     if !(both_arrays || both_single) {
         w.error(
             IssueType::Structure,
             msg::JSON_PRIMITIVE_EXTENSION_MISMATCH,
-            format!("{} and _{} must both be arrays or both be single values", v.key, v.key),
+            format!(
+                "{} and _{} must both be arrays or both be single values",
+                v.key, v.key
+            ),
             x.key_pos,
         );
         return;

@@ -78,12 +78,20 @@ impl<'a> Walker<'a> {
     /// Validates a resource: base type, then profiles. `at` is `None` for the
     /// top-level resource; nested resources (entries, contained) are entered
     /// with the walker's path pointing at their element.
-    pub fn validate_resource(&mut self, node: &Node, nested: Option<()>, extra_profiles: &[String]) {
+    pub fn validate_resource(
+        &mut self,
+        node: &Node,
+        nested: Option<()>,
+        extra_profiles: &[String],
+    ) {
         let Some(members) = node.as_object() else {
             self.error(
                 IssueType::Structure,
                 msg::RESOURCE_TYPE_MISSING,
-                format!("A resource must be a JSON object, found {}", node.kind_name()),
+                format!(
+                    "A resource must be a JSON object, found {}",
+                    node.kind_name()
+                ),
                 node.pos,
             );
             return;
@@ -180,10 +188,7 @@ impl<'a> Walker<'a> {
                         self.error(
                             IssueType::Invalid,
                             msg::PROFILE_WRONG_TYPE,
-                            format!(
-                                "Profile '{url}' is for {}, not {rt}",
-                                p.type_name
-                            ),
+                            format!("Profile '{url}' is for {}, not {rt}", p.type_name),
                             pos,
                         );
                         continue;
@@ -203,7 +208,12 @@ impl<'a> Walker<'a> {
 
     /// The element whose children describe the content of `(sid, eid)`
     /// holding a value of type `type_code`.
-    fn content_of(&self, sid: StructId, eid: ElemId, ty: Option<&TypeRef>) -> Option<(StructId, ElemId)> {
+    fn content_of(
+        &self,
+        sid: StructId,
+        eid: ElemId,
+        ty: Option<&TypeRef>,
+    ) -> Option<(StructId, ElemId)> {
         let s = self.ctx.structure(sid);
         let el = &s.elements[eid as usize];
         if !el.children.is_empty() {
@@ -229,8 +239,7 @@ impl<'a> Walker<'a> {
             self.error(
                 IssueType::Structure,
                 msg::JSON_EMPTY,
-                "Objects must have some content; empty objects are not allowed in FHIR JSON"
-                    .into(),
+                "Objects must have some content; empty objects are not allowed in FHIR JSON".into(),
                 node.pos,
             );
             return;
@@ -320,7 +329,10 @@ impl<'a> Walker<'a> {
             let here: Vec<&Matched> = matched.iter().filter(|m| m.elem == c).collect();
             let mut count = 0usize;
             for m in &here {
-                count += self.visit_property(node, sid, e, c, m);
+                count += self.visit_property(sid, e, c, m, resource_root);
+            }
+            if e.choice && here.len() > 1 {
+                count = 1; // CHOICE_MULTIPLE already said it
             }
             super::cardinality::check(self, node, e, count, here.first().map(|m| m.key));
         }
@@ -328,14 +340,29 @@ impl<'a> Walker<'a> {
 
     /// Validates one property (value and `_` extension part); returns the
     /// number of occurrences for cardinality.
-    fn visit_property(&mut self, parent: &Node, sid: StructId, e: &Element, eid: ElemId, m: &Matched) -> usize {
+    fn visit_property(
+        &mut self,
+        sid: StructId,
+        e: &Element,
+        eid: ElemId,
+        m: &Matched,
+        resource_root: bool,
+    ) -> usize {
         let ty = match m.type_idx {
             Some(i) => e.types.get(i),
             None => e.types.first(),
         };
-        let type_struct = ty.and_then(|t| self.ctx.structure_by_type(&t.code));
+        // R4 types Resource.id as a plain string, but logical ids have the
+        // `id` format (the HL7 validator checks it too).
+        let type_code = match ty {
+            Some(_) if resource_root && e.name == "id" => Some("id"),
+            Some(t) => Some(t.code.as_str()),
+            None => None,
+        };
+        let type_struct = type_code.and_then(|c| self.ctx.structure_by_type(c));
         let is_primitive = type_struct.is_some_and(|(_, s)| s.kind == Kind::Primitive);
-        let is_resource = ty.is_some_and(|t| t.code == "Resource" || self.ctx.is_resource_type(&t.code));
+        let is_resource =
+            ty.is_some_and(|t| t.code == "Resource" || self.ctx.is_resource_type(&t.code));
         let segment = if e.choice {
             let tn = ty.map(|t| t.code.as_str()).unwrap_or("");
             format!("{}.ofType({tn})", e.name)
@@ -351,7 +378,12 @@ impl<'a> Walker<'a> {
 
         let values: Vec<Option<&Node>> = match m.value.map(|v| &v.value) {
             None => vec![],
-            Some(n @ Node { value: Value::Array(items), .. }) => {
+            Some(
+                n @ Node {
+                    value: Value::Array(items),
+                    ..
+                },
+            ) => {
                 if !repeats && self.mode == Mode::Base {
                     self.error(
                         IssueType::Structure,
@@ -364,11 +396,15 @@ impl<'a> Walker<'a> {
                     self.error(
                         IssueType::Structure,
                         msg::JSON_EMPTY,
-                        "Arrays must have some content; empty arrays are not allowed in FHIR JSON".into(),
+                        "Arrays must have some content; empty arrays are not allowed in FHIR JSON"
+                            .into(),
                         n.pos,
                     );
                 }
-                items.iter().map(|i| (!matches!(i.value, Value::Null)).then_some(i)).collect()
+                items
+                    .iter()
+                    .map(|i| (!matches!(i.value, Value::Null)).then_some(i))
+                    .collect()
             }
             Some(n) => {
                 if repeats && self.mode == Mode::Base {
@@ -384,7 +420,10 @@ impl<'a> Walker<'a> {
                         self.error(
                             IssueType::Structure,
                             msg::JSON_NULL,
-                            format!("The property {} is null; null is not allowed here in FHIR JSON", m.key),
+                            format!(
+                                "The property {} is null; null is not allowed here in FHIR JSON",
+                                m.key
+                            ),
                             n.pos,
                         );
                     }
@@ -396,18 +435,23 @@ impl<'a> Walker<'a> {
         };
         let exts: Vec<Option<&Node>> = match m.ext.map(|x| &x.value) {
             None => vec![],
-            Some(Node { value: Value::Array(items), .. }) => items
+            Some(Node {
+                value: Value::Array(items),
+                ..
+            }) => items
                 .iter()
                 .map(|i| (!matches!(i.value, Value::Null)).then_some(i))
                 .collect(),
             Some(n) => vec![Some(n)],
         };
-        if m.ext.is_some() && !is_primitive && self.mode == Mode::Base {
-            let x = m.ext.expect("checked");
+        if let (Some(x), false, Mode::Base) = (m.ext, is_primitive, self.mode) {
             self.error(
                 IssueType::Structure,
                 msg::ELEMENT_UNKNOWN,
-                format!("The property _{} is only allowed for primitive types, and {} is not primitive", m.key, m.key),
+                format!(
+                    "The property _{} is only allowed for primitive types, and {} is not primitive",
+                    m.key, m.key
+                ),
                 x.key_pos,
             );
         }
@@ -419,7 +463,11 @@ impl<'a> Walker<'a> {
         let mut count = 0;
         for i in 0..n {
             let v = values.get(i).copied().flatten();
-            let x = if is_primitive { exts.get(i).copied().flatten() } else { None };
+            let x = if is_primitive {
+                exts.get(i).copied().flatten()
+            } else {
+                None
+            };
             if v.is_none() && x.is_none() {
                 continue;
             }
@@ -458,7 +506,6 @@ impl<'a> Walker<'a> {
             }
             self.path.truncate(seg_len);
         }
-        let _ = parent;
         self.path.truncate(saved);
         count
     }
@@ -490,11 +537,19 @@ impl<'a> Walker<'a> {
         self.path.truncate(saved);
     }
 
-    fn report_unknown(&mut self, s: &Structure, children: &[ElemId], key: &str, name: &str, m: &Member) {
+    fn report_unknown(
+        &mut self,
+        s: &Structure,
+        children: &[ElemId],
+        key: &str,
+        name: &str,
+        m: &Member,
+    ) {
         // A choice prefix with a type the element does not allow.
-        let choice = children.iter().map(|&c| &s.elements[c as usize]).find(|e| {
-            e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str())
-        });
+        let choice = children
+            .iter()
+            .map(|&c| &s.elements[c as usize])
+            .find(|e| e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str()));
         match choice {
             Some(e) => {
                 let allowed: Vec<&str> = e.types.iter().map(|t| t.code.as_str()).collect();
@@ -505,7 +560,12 @@ impl<'a> Walker<'a> {
                     allowed.join(", ")
                 );
                 self.with_segment(key, |w| {
-                    w.error(IssueType::Structure, msg::CHOICE_TYPE_NOT_ALLOWED, text, m.key_pos)
+                    w.error(
+                        IssueType::Structure,
+                        msg::CHOICE_TYPE_NOT_ALLOWED,
+                        text,
+                        m.key_pos,
+                    )
                 });
             }
             None => {
@@ -521,9 +581,11 @@ impl<'a> Walker<'a> {
     /// type the profile removed (other unknown properties were reported by
     /// the base pass).
     fn report_profile_type(&mut self, s: &Structure, children: &[ElemId], name: &str, m: &Member) {
-        let Some(e) = children.iter().map(|&c| &s.elements[c as usize]).find(|e| {
-            e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str())
-        }) else {
+        let Some(e) = children
+            .iter()
+            .map(|&c| &s.elements[c as usize])
+            .find(|e| e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str()))
+        else {
             return;
         };
         let allowed: Vec<&str> = e.types.iter().map(|t| t.code.as_str()).collect();
@@ -535,7 +597,12 @@ impl<'a> Walker<'a> {
         );
         let key = m.key.to_string();
         self.with_segment(&key, |w| {
-            w.error(IssueType::Structure, msg::CHOICE_TYPE_NOT_ALLOWED, text, m.key_pos)
+            w.error(
+                IssueType::Structure,
+                msg::CHOICE_TYPE_NOT_ALLOWED,
+                text,
+                m.key_pos,
+            )
         });
     }
 }
@@ -550,7 +617,12 @@ pub(super) fn max_text(max: u32) -> String {
 
 /// Finds the element for a JSON property name among `children`; for choice
 /// elements also returns which type the suffix picked.
-fn find_child(s: &Structure, children: &[ElemId], name: &str, skip_value: bool) -> Option<(ElemId, Option<usize>)> {
+fn find_child(
+    s: &Structure,
+    children: &[ElemId],
+    name: &str,
+    skip_value: bool,
+) -> Option<(ElemId, Option<usize>)> {
     for &c in children {
         let e = &s.elements[c as usize];
         if !e.choice && e.name == name {
@@ -564,7 +636,11 @@ fn find_child(s: &Structure, children: &[ElemId], name: &str, skip_value: bool) 
         let e = &s.elements[c as usize];
         if e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str()) {
             let suffix = &name[e.name.len()..];
-            if let Some(i) = e.types.iter().position(|t| type_suffix_matches(&t.code, suffix)) {
+            if let Some(i) = e
+                .types
+                .iter()
+                .position(|t| type_suffix_matches(&t.code, suffix))
+            {
                 return Some((c, Some(i)));
             }
         }
