@@ -1,0 +1,161 @@
+//! The published examples stay valid: the 119 SHIN-NY examples (production
+//! and test canonicals, each chosen by meta.profile) and the 713 R4 examples
+//! (except the hand-checked defective ones listed in
+//! `tests/known-defective-r4-examples.txt`).
+
+use shinny_engine::{Context, ContextSet, Severity, ValidationOptions};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+fn shinny_set() -> &'static ContextSet {
+    static SET: OnceLock<ContextSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        let test = shinny_suite::context_from_folders(&[
+            "hl7.fhir.r4.core#4.0.1",
+            "hl7.fhir.us.core#3.1.1",
+            "hl7.fhir.uv.sdc#3.0.0",
+            "hl7.fhir.us.sdoh-clinicalcare#2.2.0",
+            "local.shinny.vsac-subset#0.0.1",
+            "us.ny.hrsn#1.9.4-test",
+        ]);
+        ContextSet::new(vec![shinny_suite::shinny_context(), test]).unwrap()
+    })
+}
+
+fn json_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// file name → error message ids.
+fn errors_by_file(
+    files: &[std::path::PathBuf],
+    validate: impl Fn(&[u8]) -> Vec<(Severity, String)>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for f in files {
+        let issues = validate(&std::fs::read(f).unwrap());
+        let errs: Vec<String> = issues
+            .into_iter()
+            .filter(|(s, _)| *s >= Severity::Error)
+            .map(|(_, id)| id)
+            .collect();
+        if !errs.is_empty() {
+            out.insert(f.file_name().unwrap().to_string_lossy().to_string(), errs);
+        }
+    }
+    out
+}
+
+fn shinny_examples(folder: &str, expected_bundle_profile: &str) {
+    let dir = shinny_suite::package_cache()
+        .join(folder)
+        .join("package/example");
+    let files = json_files(&dir);
+    assert_eq!(files.len(), 119);
+    let set = shinny_set();
+    let errs = errors_by_file(&files, |b| {
+        set.validate_bytes(b, &ValidationOptions::default())
+            .issues
+            .into_iter()
+            .map(|i| (i.severity, i.message_id))
+            .collect()
+    });
+    assert!(errs.is_empty(), "{errs:#?}");
+    // Each example found its own canonical's context: no profile is unknown.
+    for f in &files {
+        let out = set.validate_bytes(&std::fs::read(f).unwrap(), &ValidationOptions::default());
+        assert!(
+            !out.issues.iter().any(|i| i.message_id == "PROFILE_UNKNOWN"),
+            "{}: {:?}",
+            f.display(),
+            out.issues
+                .iter()
+                .find(|i| i.message_id == "PROFILE_UNKNOWN")
+        );
+    }
+    let bundle =
+        std::fs::read(dir.join("Bundle-AHCHRSNQuestionnaireResponseExample.json")).unwrap();
+    let node = shinny_engine::json::parse(&bundle).unwrap();
+    let ctx = set.select(&node, &[]);
+    assert!(ctx.structure_by_url(expected_bundle_profile).is_some());
+}
+
+#[test]
+fn shinny_examples_prod_canonical() {
+    shinny_examples(
+        "us.ny.hrsn#1.9.4",
+        "http://shinny.org/us/ny/hrsn/StructureDefinition/SHINNYBundleProfile",
+    );
+}
+
+#[test]
+fn shinny_examples_test_canonical() {
+    shinny_examples(
+        "us.ny.hrsn#1.9.4-test",
+        "http://test.shinny.org/us/ny/hrsn/StructureDefinition/SHINNYBundleProfile",
+    );
+}
+
+fn r4() -> &'static Context {
+    static CTX: OnceLock<Context> = OnceLock::new();
+    CTX.get_or_init(shinny_suite::r4_context)
+}
+
+#[test]
+fn r4_examples() {
+    let files = json_files(&shinny_suite::shared_dir().join("corpus/r4-examples"));
+    assert_eq!(files.len(), 713);
+    let errs = errors_by_file(&files, |b| {
+        r4().validate_bytes(b, &ValidationOptions::default())
+            .issues
+            .into_iter()
+            .map(|i| (i.severity, i.message_id))
+            .collect()
+    });
+    let listed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/known-defective-r4-examples.txt"),
+    )
+    .unwrap();
+    let mut known: BTreeMap<String, String> = BTreeMap::new();
+    for line in listed
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+        known.insert(parts[0].to_string(), parts[1].to_string());
+    }
+    for (file, ids) in &errs {
+        let expected = known
+            .get(file)
+            .unwrap_or_else(|| panic!("unexpected errors in {file}: {ids:?}"));
+        assert!(
+            ids.iter().all(|i| i == expected),
+            "{file}: {ids:?}, listed {expected}"
+        );
+    }
+    for file in known.keys() {
+        assert!(
+            errs.contains_key(file),
+            "{file} is listed as defective but now validates"
+        );
+    }
+}
+
+#[test]
+fn synthea_bundles_give_stable_results() {
+    let files = json_files(&shinny_suite::shared_dir().join("corpus/synthea-r4"));
+    assert!(files.len() >= 28);
+    for f in files.iter().take(6) {
+        let b = std::fs::read(f).unwrap();
+        let a = r4().validate_bytes(&b, &ValidationOptions::default());
+        let again = r4().validate_bytes(&b, &ValidationOptions::default());
+        assert_eq!(a, again);
+    }
+}
