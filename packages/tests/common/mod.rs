@@ -65,16 +65,15 @@ pub fn tgz_of_entries(entries: &[(&str, &[u8])]) -> Vec<u8> {
     builder.into_inner().unwrap().finish().unwrap()
 }
 
-/// A minimal `package.json`.
+/// A minimal `package.json`, dependencies in the given order (built by hand
+/// because serde_json's map would sort them).
 pub fn manifest(name: &str, version: &str, deps: &[(&str, &str)]) -> Vec<u8> {
-    let deps: serde_json::Map<String, serde_json::Value> = deps
-        .iter()
-        .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
-        .collect();
-    serde_json::to_vec(&serde_json::json!({
-        "name": name, "version": version, "fhirVersions": ["4.0.1"], "dependencies": deps
-    }))
-    .unwrap()
+    let deps: Vec<String> = deps.iter().map(|(k, v)| format!("{k:?}: {v:?}")).collect();
+    format!(
+        r#"{{"name": {name:?}, "version": {version:?}, "fhirVersions": ["4.0.1"], "dependencies": {{{}}}}}"#,
+        deps.join(", ")
+    )
+    .into_bytes()
 }
 
 /// A small synthetic package archive with one CodeSystem.
