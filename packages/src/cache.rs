@@ -180,7 +180,8 @@ impl PackageCache {
             };
             let mut here: Vec<CachedPackage> = read
                 .filter_map(|e| e.ok())
-                .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+                // `Path::is_dir` follows symlinks: linked package folders count.
+                .filter(|e| e.path().is_dir())
                 .filter_map(|e| {
                     let name = e.file_name().to_str()?.to_string();
                     let (id, version) = name.split_once('#')?;

@@ -196,7 +196,9 @@ impl Installer {
                 progress(&InstallEvent::AlreadyInstalled {
                     package: &found.reference,
                 });
-                report.already_installed.push(found.reference);
+                if !report.already_installed.contains(&found.reference) {
+                    report.already_installed.push(found.reference);
+                }
                 return Ok(found.folder);
             }
             pinned

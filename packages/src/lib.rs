@@ -11,6 +11,16 @@
 //! - [`install`] / [`Installer`]: download from a FHIR package registry into
 //!   a cache folder, atomically and with size and path checks.
 //!
+//! # Version matching
+//!
+//! A cache folder named exactly `id#version` always wins, so pre-release or
+//! local variants such as `us.ny.hrsn#1.9.4-test` (whose manifest says
+//! `1.9.4`) are found and can be loaded beside `us.ny.hrsn#1.9.4`. Otherwise
+//! `4.0.x` / `4.x` / `*` select the highest matching release in the cache,
+//! and `latest` / `current` the highest release; pre-releases (versions with
+//! a `-`) only ever match exactly. [`Installer`] applies the same rules to
+//! the registry's version list when the cache has no match.
+//!
 //! ```no_run
 //! use shinny_packages::{PackageCache, PackageRef};
 //!

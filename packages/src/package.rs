@@ -111,6 +111,17 @@ impl Package {
         })
     }
 
+    /// Loads a package from a path that is either a `.tgz` file or a package
+    /// folder (see [`Package::from_folder`]).
+    pub fn open(path: impl AsRef<Path>) -> Result<Package> {
+        let path = path.as_ref();
+        if path.is_file() {
+            Package::from_tgz(path)
+        } else {
+            Package::from_folder(path)
+        }
+    }
+
     /// Loads a `.tgz` package file into memory, with default [`ArchiveLimits`].
     pub fn from_tgz(path: impl AsRef<Path>) -> Result<Package> {
         Package::from_tgz_with_limits(path, &ArchiveLimits::default())
@@ -288,7 +299,11 @@ fn list_folder(dir: &Path, prefix: &str) -> Result<Vec<ResourceFile>> {
     let mut names = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+        let is_file = match entry.file_type() {
+            Ok(t) if t.is_symlink() => entry.path().is_file(),
+            Ok(t) => t.is_file(),
+            Err(_) => false,
+        };
         if let (true, Some(name)) = (is_file, entry.file_name().to_str()) {
             names.push(name.to_string());
         }

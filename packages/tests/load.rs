@@ -127,7 +127,7 @@ fn ig_file_without_type_prefix_is_peeked() {
 #[test]
 fn package_subfolder_itself_can_be_given() {
     let from_root = Package::from_folder(shared("us.ny.hrsn#1.9.4")).unwrap();
-    let from_sub = Package::from_folder(shared("us.ny.hrsn#1.9.4/package")).unwrap();
+    let from_sub = Package::open(shared("us.ny.hrsn#1.9.4/package")).unwrap();
     assert_eq!(from_root.files(), from_sub.files());
     assert_eq!(from_root.source(), from_sub.source());
     assert!(matches!(from_sub.source(), PackageSource::Folder(p) if p.ends_with("package")));
@@ -245,4 +245,23 @@ fn cache_find_matches_wildcards_and_latest() {
         .load(&PackageRef::parse("no.such#1.0.0").unwrap())
         .unwrap_err();
     assert!(err.to_string().contains("no.such#1.0.0"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_cache_entries_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        shared("us.ny.hrsn#1.9.4"),
+        dir.path().join("us.ny.hrsn#1.9.4"),
+    )
+    .unwrap();
+    let cache = PackageCache::new(vec![dir.path().to_path_buf()]);
+    let list = cache.list();
+    assert_eq!(list.len(), 1);
+    assert!(list[0].package.is_ok());
+    let latest = cache
+        .find(&PackageRef::parse("us.ny.hrsn#1.x").unwrap())
+        .unwrap();
+    assert_eq!(latest.reference.to_string(), "us.ny.hrsn#1.9.4");
 }

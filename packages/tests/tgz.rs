@@ -12,7 +12,7 @@ fn tgz_matches_folder() {
         let folder = Package::from_folder(shared(name)).unwrap();
         let path = dir.path().join(format!("{name}.tgz"));
         std::fs::write(&path, tgz_of_folder(&shared(name))).unwrap();
-        let tgz = Package::from_tgz(&path).unwrap();
+        let tgz = Package::open(&path).unwrap();
         assert_eq!(tgz.source(), &PackageSource::Tgz(path.clone()));
         assert_eq!(tgz.manifest(), folder.manifest());
         assert_eq!(tgz.files(), folder.files(), "{name}");
