@@ -34,14 +34,31 @@ struct Raw {
     version: Option<String>,
     canonical: Option<String>,
     #[serde(rename = "fhirVersions")]
-    fhir_versions: Option<Vec<String>>,
+    fhir_versions: Option<OneOrMany>,
     #[serde(rename = "fhir-version-list")]
-    fhir_version_list: Option<Vec<String>>,
+    fhir_version_list: Option<OneOrMany>,
     #[serde(rename = "type")]
     package_type: Option<String>,
     title: Option<String>,
     #[serde(default)]
     dependencies: Option<OrderedDeps>,
+}
+
+/// Some hand-written manifests give a single version as a plain string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(v) => vec![v],
+            OneOrMany::Many(v) => v,
+        }
+    }
 }
 
 /// serde_json's default map type sorts keys; dependency order matters for
@@ -91,6 +108,7 @@ impl Manifest {
             fhir_versions: raw
                 .fhir_versions
                 .or(raw.fhir_version_list)
+                .map(OneOrMany::into_vec)
                 .unwrap_or_default(),
             package_type: raw.package_type,
             title: raw.title,
@@ -119,6 +137,14 @@ mod tests {
                 ("a.first".into(), "2".into())
             ]
         );
+    }
+
+    #[test]
+    fn accepts_single_fhir_version_string() {
+        let m = Manifest::from_json(br#"{"name":"a","version":"1","fhirVersions":"4.0.1"}"#, "t")
+            .unwrap();
+        assert_eq!(m.fhir_versions, ["4.0.1"]);
+        assert!(m.dependencies.is_empty() && m.canonical.is_none());
     }
 
     #[test]
