@@ -29,6 +29,15 @@ pub enum InstallEvent<'a> {
         /// The URL requested.
         url: &'a str,
     },
+    /// Download progress, reported about every MiB and once at the end.
+    Progress {
+        /// The package being fetched.
+        package: &'a PackageRef,
+        /// Bytes received so far.
+        received: u64,
+        /// The announced size (`Content-Length`), when known.
+        total: Option<u64>,
+    },
     /// A package was downloaded and placed in the cache.
     Installed {
         /// The package installed.
@@ -208,7 +217,17 @@ impl Installer {
             package: &exact,
             url: &url,
         });
-        let bytes = self.get(&url, self.limits.max_compressed_bytes)?;
+        let bytes = self.get(
+            &url,
+            self.limits.max_compressed_bytes,
+            &mut |received, total| {
+                progress(&InstallEvent::Progress {
+                    package: &exact,
+                    received,
+                    total,
+                })
+            },
+        )?;
         let files = archive::unpack(&bytes, &url, &self.limits)?;
         check_manifest(&files, &exact, &url)?;
         let folder = write_atomically(&self.cache_dir, &exact, &files)?;
@@ -232,7 +251,7 @@ impl Installer {
             dist_tags: std::collections::HashMap<String, String>,
         }
         let url = format!("{}/{}", self.registry, wanted.id());
-        let body = self.get(&url, 64 << 20)?;
+        let body = self.get(&url, 64 << 20, &mut |_, _| {})?;
         let not_exact = |reason: String| Error::VersionNotExact {
             reference: wanted.to_string(),
             reason,
@@ -257,31 +276,60 @@ impl Installer {
         PackageRef::new(wanted.id(), chosen)
     }
 
-    fn get(&self, url: &str, limit: u64) -> Result<Vec<u8>> {
+    /// GETs `url` into memory, refusing bodies over `limit` bytes;
+    /// `on_chunk(received, content_length)` is called about every MiB.
+    fn get(
+        &self,
+        url: &str,
+        limit: u64,
+        on_chunk: &mut dyn FnMut(u64, Option<u64>),
+    ) -> Result<Vec<u8>> {
+        let network = |message: String| Error::Network {
+            url: url.to_string(),
+            message,
+        };
         let response = self.agent.get(url).call().map_err(|e| match e {
             ureq::Error::Status(status, _) => Error::HttpStatus {
                 url: url.to_string(),
                 status,
             },
-            ureq::Error::Transport(t) => Error::Network {
-                url: url.to_string(),
-                message: t.to_string(),
-            },
+            ureq::Error::Transport(t) => network(t.to_string()),
         })?;
-        let mut body = Vec::new();
-        response
-            .into_reader()
-            .take(limit + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| Error::Network {
-                url: url.to_string(),
-                message: e.to_string(),
-            })?;
-        if body.len() as u64 > limit {
+        let total = response
+            .header("Content-Length")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if total.is_some_and(|t| t > limit) {
             return Err(Error::archive(
                 url,
                 format!("larger than the {limit}-byte limit"),
             ));
+        }
+        let mut reader = response.into_reader().take(limit + 1);
+        let mut body = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut reported = 0u64;
+        loop {
+            let n = match reader.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(network(e.to_string())),
+            };
+            body.extend_from_slice(&chunk[..n]);
+            let received = body.len() as u64;
+            if received > limit {
+                return Err(Error::archive(
+                    url,
+                    format!("larger than the {limit}-byte limit"),
+                ));
+            }
+            if received - reported >= 1 << 20 {
+                reported = received;
+                on_chunk(received, total);
+            }
+        }
+        if body.len() as u64 != reported || reported == 0 {
+            on_chunk(body.len() as u64, total);
         }
         Ok(body)
     }

@@ -10,7 +10,9 @@ use std::path::Path;
 use common::{
     shared, synthetic_tgz, tgz_of_entries, tgz_of_folder, tree, write_folder_package, TestServer,
 };
-use shinny_packages::{install, Error, InstallEvent, Package, PackageCache, PackageRef};
+use shinny_packages::{
+    install, ArchiveLimits, Error, InstallEvent, Installer, Package, PackageCache, PackageRef,
+};
 
 fn r(s: &str) -> PackageRef {
     PackageRef::parse(s).unwrap()
@@ -197,16 +199,25 @@ fn installs_a_dependency_chain_and_reports_failures() {
 #[test]
 fn installs_a_real_package_from_shared() {
     let name = "hl7.fhir.us.core#3.1.1";
-    let routes = [route(
-        "/hl7.fhir.us.core/3.1.1",
-        200,
-        tgz_of_folder(&shared(name)),
-    )]
-    .into_iter()
-    .collect();
+    let archive = tgz_of_folder(&shared(name));
+    let size = archive.len() as u64;
+    let routes = [route("/hl7.fhir.us.core/3.1.1", 200, archive)]
+        .into_iter()
+        .collect();
     let server = TestServer::start(routes);
     let dir = tempfile::tempdir().unwrap();
-    let report = install(&server.base_url, &r(name), dir.path(), &mut |_| {}).unwrap();
+    let mut progress = Vec::new();
+    let report = install(&server.base_url, &r(name), dir.path(), &mut |e| {
+        if let InstallEvent::Progress {
+            received, total, ..
+        } = e
+        {
+            progress.push((*received, *total));
+        }
+    })
+    .unwrap();
+    assert_eq!(progress.last(), Some(&(size, Some(size))));
+    assert!(progress.windows(2).all(|w| w[0].0 < w[1].0), "{progress:?}");
     assert_eq!(report.installed, [r(name)]);
     // Its dependency hl7.fhir.r4.core is not on this server.
     assert_eq!(report.failed.len(), 1);
@@ -272,6 +283,16 @@ fn root_failures_are_errors_and_leave_no_trace() {
         run("nover.pkg#1.x"),
         Err(Error::VersionNotExact { .. })
     ));
+
+    let tiny = ArchiveLimits {
+        max_compressed_bytes: 100,
+        ..ArchiveLimits::default()
+    };
+    let limited = Installer::new(&server.base_url, &cache).with_limits(tiny);
+    match limited.install(&r("wrong.pkg#1.0.0"), &mut |_| {}) {
+        Err(Error::Archive { reason, .. }) => assert!(reason.contains("limit"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
 
     assert!(cache_names(&cache).is_empty(), "{:?}", cache_names(&cache));
     assert!(!dir.path().join("escaped.json").exists());
