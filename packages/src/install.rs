@@ -141,8 +141,10 @@ impl Installer {
         let mut report = InstallReport::default();
         let root_folder = self.ensure(root, progress, &mut report)?;
         let mut queue: VecDeque<PathBuf> = VecDeque::from([root_folder]);
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::from([root.to_string()]);
         while let Some(folder) = queue.pop_front() {
+            // An unreadable manifest can only be one that was already in the
+            // cache (downloads are checked); `PackageCache::resolve` reports it.
             let manifest_path = folder.join("package").join("package.json");
             let Ok(bytes) = fs::read(&manifest_path) else {
                 continue;

@@ -146,3 +146,42 @@ fn size_limits_are_enforced() {
     );
     assert!(Package::from_tgz_bytes(&bytes, "ok", &ArchiveLimits::default()).is_ok());
 }
+
+#[test]
+fn index_is_preferred_and_a_corrupt_index_is_ignored() {
+    let manifest: &[u8] = br#"{"name":"x.y","version":"1.0.0"}"#;
+    let index: &[u8] = br#"{"index-version":2,"files":[
+        {"filename":"weird.json","resourceType":"Questionnaire","id":"q","url":"http://x/q"}]}"#;
+    let with_index = tgz_of_entries(&[
+        ("package/package.json", manifest),
+        ("package/.index.json", index),
+        (
+            "package/weird.json",
+            br#"{"resourceType":"Questionnaire","id":"q"}"#,
+        ),
+        (
+            "package/ValueSet-v.json",
+            br#"{"resourceType":"ValueSet","id":"v"}"#,
+        ),
+    ]);
+    let p = Package::from_tgz_bytes(&with_index, "idx", &ArchiveLimits::default()).unwrap();
+    let q = p.files_of_type(&["Questionnaire"]).next().unwrap();
+    assert_eq!(
+        (q.path.as_str(), q.id.as_deref(), q.url.as_deref()),
+        ("weird.json", Some("q"), Some("http://x/q"))
+    );
+    assert_eq!(p.resource_counts().get("ValueSet"), Some(&1));
+
+    let corrupt = tgz_of_entries(&[
+        ("package/package.json", manifest),
+        ("package/.index.json", b"{\"files\": 7"),
+        (
+            "package/ValueSet-v.json",
+            br#"{"resourceType":"ValueSet","id":"v"}"#,
+        ),
+    ]);
+    let p = Package::from_tgz_bytes(&corrupt, "corrupt-index", &ArchiveLimits::default()).unwrap();
+    assert_eq!(p.files().len(), 1);
+    assert_eq!(p.files()[0].resource_type, "ValueSet");
+    assert_eq!(p.files()[0].id, None);
+}
