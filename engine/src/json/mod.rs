@@ -8,6 +8,8 @@
 
 mod parser;
 
+pub use compact_str::CompactString;
+
 pub use parser::{parse, parse_with_limits, Limits, ParseError};
 
 /// A 1-based line and column (columns count Unicode scalar values).
@@ -38,9 +40,9 @@ pub enum Value {
     /// `true` / `false`
     Bool(bool),
     /// A number, exactly as written (so `1.50` keeps its precision).
-    Number(Box<str>),
+    Number(CompactString),
     /// A string, unescaped.
-    String(Box<str>),
+    String(CompactString),
     /// An array.
     Array(Vec<Node>),
     /// An object, members in document order (duplicates kept).
@@ -51,7 +53,7 @@ pub enum Value {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     /// The key, unescaped.
-    pub key: Box<str>,
+    pub key: CompactString,
     /// Where the key starts.
     pub key_pos: Pos,
     /// The value.

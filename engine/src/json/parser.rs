@@ -4,6 +4,7 @@
 //! clean error, not a stack overflow) and input must be valid UTF-8.
 
 use super::{Member, Node, Pos, Value};
+use compact_str::CompactString;
 
 /// Limits applied while parsing.
 #[derive(Debug, Clone, Copy)]
@@ -299,10 +300,11 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// Parses a string starting at the opening quote.
-    fn string(&mut self) -> Result<String, ParseError> {
+    /// Parses a string starting at the opening quote. Short strings are
+    /// stored inline (no allocation), which matters for keys and codes.
+    fn string(&mut self) -> Result<CompactString, ParseError> {
         self.bump(); // opening quote
-        let mut out = String::new();
+        let mut out = CompactString::default();
         loop {
             // Copy the run of plain bytes in one go.
             let start = self.pos;
@@ -317,7 +319,12 @@ impl<'a> Parser<'a> {
             }
             // Input was checked as UTF-8 and the run stops on ASCII bytes,
             // so it is a valid UTF-8 slice.
-            out.push_str(std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or(""));
+            let run = std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or("");
+            if out.is_empty() && self.peek() == Some(b'"') {
+                self.bump();
+                return Ok(CompactString::from(run));
+            }
+            out.push_str(run);
             match self.peek() {
                 None => return Err(self.err("Unterminated string; the JSON is truncated")),
                 Some(b'"') => {
@@ -352,7 +359,7 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
-    fn escape(&mut self, out: &mut String) -> Result<(), ParseError> {
+    fn escape(&mut self, out: &mut CompactString) -> Result<(), ParseError> {
         let c = match self.peek() {
             Some(b'"') => '"',
             Some(b'\\') => '\\',

@@ -190,6 +190,14 @@ impl ContextBuilder {
             }
         }
 
+        for s in &mut structures {
+            for e in &mut s.elements {
+                for t in &mut e.types {
+                    t.structure = by_type.get(&t.code).copied();
+                }
+            }
+        }
+
         report.unresolved = refs.unresolved(&by_url, &value_sets, &code_systems);
         let mut value_sets: Vec<String> = value_sets.into_iter().collect();
         value_sets.sort_unstable();

@@ -243,6 +243,7 @@ fn compile_type(t: &Value) -> TypeRef {
         code,
         profiles: list("profile"),
         target_profiles: list("targetProfile"),
+        structure: None,
     }
 }
 

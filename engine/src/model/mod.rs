@@ -129,6 +129,8 @@ pub struct TypeRef {
     pub profiles: Vec<String>,
     /// `type.targetProfile` canonicals (for Reference and canonical).
     pub target_profiles: Vec<String>,
+    /// The base structure of `code`, resolved once when the context is built.
+    pub structure: Option<StructId>,
 }
 
 /// A slicing definition (evaluated by the slicing checks).
@@ -266,6 +268,12 @@ impl Context {
     /// The base definition of a type (`Patient`, `HumanName`, `string`).
     pub fn structure_by_type(&self, type_name: &str) -> Option<(StructId, &Structure)> {
         let id = *self.by_type.get(type_name)?;
+        Some((id, &self.structures[id as usize]))
+    }
+
+    /// The base structure of an element type (resolved at build time).
+    pub fn type_structure(&self, t: &TypeRef) -> Option<(StructId, &Structure)> {
+        let id = t.structure?;
         Some((id, &self.structures[id as usize]))
     }
 

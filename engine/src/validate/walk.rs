@@ -222,8 +222,7 @@ impl<'a> Walker<'a> {
         if let Some(cr) = el.content_ref {
             return Some((sid, cr));
         }
-        let code = ty.map(|t| t.code.as_str())?;
-        let (tsid, _) = self.ctx.structure_by_type(code)?;
+        let (tsid, _) = self.ctx.type_structure(ty?)?;
         Some((tsid, 0))
     }
 
@@ -326,15 +325,18 @@ impl<'a> Walker<'a> {
             if primitive_ext && e.name == "value" {
                 continue;
             }
-            let here: Vec<&Matched> = matched.iter().filter(|m| m.elem == c).collect();
             let mut count = 0usize;
-            for m in &here {
+            let mut found = 0usize;
+            let mut first_key = None;
+            for m in matched.iter().filter(|m| m.elem == c) {
                 count += self.visit_property(sid, e, c, m, resource_root);
+                found += 1;
+                first_key.get_or_insert(m.key);
             }
-            if e.choice && here.len() > 1 {
+            if e.choice && found > 1 {
                 count = 1; // CHOICE_MULTIPLE already said it
             }
-            super::cardinality::check(self, node, e, count, here.first().map(|m| m.key));
+            super::cardinality::check(self, node, e, count, first_key);
         }
     }
 
@@ -354,27 +356,25 @@ impl<'a> Walker<'a> {
         };
         // R4 types Resource.id as a plain string, but logical ids have the
         // `id` format (the HL7 validator checks it too).
-        let type_code = match ty {
-            Some(_) if resource_root && e.name == "id" => Some("id"),
-            Some(t) => Some(t.code.as_str()),
+        let type_struct = match ty {
+            Some(_) if resource_root && e.name == "id" => self.ctx.structure_by_type("id"),
+            Some(t) => self.ctx.type_structure(t),
             None => None,
         };
-        let type_struct = type_code.and_then(|c| self.ctx.structure_by_type(c));
         let is_primitive = type_struct.is_some_and(|(_, s)| s.kind == Kind::Primitive);
-        let is_resource =
-            ty.is_some_and(|t| t.code == "Resource" || self.ctx.is_resource_type(&t.code));
-        let segment = if e.choice {
-            let tn = ty.map(|t| t.code.as_str()).unwrap_or("");
-            format!("{}.ofType({tn})", e.name)
-        } else {
-            e.name.clone()
-        };
+        let is_resource = type_struct.is_some_and(|(_, s)| s.kind == Kind::Resource);
         let repeats = e.max > 1;
         let saved = self.path.len();
         if !self.path.is_empty() {
             self.path.push('.');
         }
-        self.path.push_str(&segment);
+        self.path.push_str(&e.name);
+        if e.choice {
+            self.path.push_str(".ofType(");
+            self.path
+                .push_str(ty.map(|t| t.code.as_str()).unwrap_or(""));
+            self.path.push(')');
+        }
 
         let values: Vec<Option<&Node>> = match m.value.map(|v| &v.value) {
             None => vec![],

@@ -1,0 +1,104 @@
+//! Criterion benchmarks: compile from packages, artifact load, structural
+//! validation throughput (SHIN-NY example bundles, Synthea bundles).
+//!
+//! `cargo bench --bench engine`; figures go in the README.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use shinny_engine::{Context, ValidationOptions};
+use std::path::Path;
+
+const SHINNY: &[&str] = &[
+    "hl7.fhir.r4.core#4.0.1",
+    "hl7.fhir.us.core#3.1.1",
+    "hl7.fhir.uv.sdc#3.0.0",
+    "hl7.fhir.us.sdoh-clinicalcare#2.2.0",
+    "local.shinny.vsac-subset#0.0.1",
+    "us.ny.hrsn#1.9.4",
+];
+
+fn files(dir: &Path, prefix: &str) -> Vec<Vec<u8>> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with(prefix) && n.ends_with(".json") && n != "MANIFEST.json"
+        })
+        .collect();
+    v.sort();
+    v.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+fn compile(c: &mut Criterion) {
+    let mut g = c.benchmark_group("context");
+    g.sample_size(10);
+    // Reading the package files (shinny-packages) plus compiling.
+    g.bench_function("compile_shinny_from_packages", |b| {
+        b.iter(|| {
+            let cache = shinny_packages::PackageCache::new(vec![shinny_suite::package_cache()]);
+            let roots: Vec<_> = ["local.shinny.vsac-subset#0.0.1", "us.ny.hrsn#1.9.4"]
+                .iter()
+                .map(|r| shinny_packages::PackageRef::parse(r).unwrap())
+                .collect();
+            let res = cache.resolve(&roots).unwrap();
+            let mut builder = shinny_engine::ContextBuilder::new();
+            for p in res
+                .load_resources(&["StructureDefinition", "ValueSet", "CodeSystem"])
+                .unwrap()
+            {
+                builder.add_package(
+                    shinny_engine::PackageInfo {
+                        id: p.package.reference().id().into(),
+                        version: p.package.reference().version().into(),
+                        canonical: None,
+                    },
+                    p.resources
+                        .into_iter()
+                        .map(|r| (r.file.path, r.bytes))
+                        .collect(),
+                );
+            }
+            builder.build()
+        })
+    });
+    let ctx = shinny_suite::context_from_folders(SHINNY);
+    let artifact = ctx.to_artifact();
+    g.bench_function("load_shinny_artifact", |b| {
+        b.iter(|| Context::from_artifact(&artifact).unwrap())
+    });
+    g.finish();
+}
+
+fn validate(c: &mut Criterion) {
+    let ctx = shinny_suite::context_from_folders(SHINNY);
+    let opts = ValidationOptions::default();
+    let mut g = c.benchmark_group("validate");
+    let shinny = files(
+        &shinny_suite::package_cache().join("us.ny.hrsn#1.9.4/package/example"),
+        "Bundle-",
+    );
+    let bytes: usize = shinny.iter().map(Vec::len).sum();
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function(format!("shinny_example_bundles_{}", shinny.len()), |b| {
+        b.iter(|| {
+            for f in &shinny {
+                criterion::black_box(ctx.validate_bytes(f, &opts));
+            }
+        })
+    });
+    let synthea = files(&shinny_suite::shared_dir().join("corpus/synthea-r4"), "");
+    let bytes: usize = synthea.iter().map(Vec::len).sum();
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.sample_size(10);
+    g.bench_function(format!("synthea_bundles_{}", synthea.len()), |b| {
+        b.iter(|| {
+            for f in &synthea {
+                criterion::black_box(ctx.validate_bytes(f, &opts));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, compile, validate);
+criterion_main!(benches);
