@@ -151,7 +151,7 @@ impl<'a> Parser<'a> {
             Some(b'{') => self.object(depth + 1, pos),
             Some(b'[') => self.array(depth + 1, pos),
             Some(b'"') => Ok(Node {
-                value: Value::String(self.string()?.into()),
+                value: Value::String(self.string()?),
                 pos,
             }),
             Some(b't') => self.expect_literal(b"true", Value::Bool(true), pos),
@@ -203,7 +203,7 @@ impl<'a> Parser<'a> {
             self.skip_ws();
             let value = self.value(depth)?;
             members.push(Member {
-                key: key.into(),
+                key,
                 key_pos,
                 value,
             });
