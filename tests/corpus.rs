@@ -159,3 +159,32 @@ fn synthea_bundles_give_stable_results() {
         assert_eq!(a, again);
     }
 }
+
+#[test]
+fn one_context_validates_from_many_threads() {
+    let set = shinny_set();
+    let dir = shinny_suite::package_cache().join("us.ny.hrsn#1.9.4/package/example");
+    let files: Vec<Vec<u8>> = json_files(&dir).iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let broken = br#"{"resourceType": "Patient", "gender": ["x"], "foo": 1}"#.to_vec();
+    let expected: Vec<_> = files
+        .iter()
+        .chain(std::iter::once(&broken))
+        .map(|b| set.validate_bytes(b, &ValidationOptions::default()))
+        .collect();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (files, expected, broken) = (&files, &expected, &broken);
+            s.spawn(move || {
+                for round in 0..3 {
+                    for (i, b) in files.iter().chain(std::iter::once(broken)).enumerate() {
+                        if (i + t + round) % 2 == 0 {
+                            let got = set.validate_bytes(b, &ValidationOptions::default());
+                            assert_eq!(got, expected[i]);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(expected.last().unwrap().error_count(), 2);
+}
