@@ -18,6 +18,7 @@ fn main() {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
+    let mut hist: std::collections::BTreeMap<String, usize> = Default::default();
     let mut bad = 0;
     let mut bytes = 0;
     let t = std::time::Instant::now();
@@ -28,6 +29,14 @@ fn main() {
         let data = std::fs::read(f).unwrap();
         bytes += data.len();
         let oo = ctx.validate_bytes(&data, &Default::default());
+        for i in &oo.issues {
+            *hist
+                .entry(format!("{:?} {}", i.severity, i.message_id))
+                .or_default() += 1;
+            if std::env::var_os("SCAN_SHOW").is_some_and(|v| v.to_string_lossy() == i.message_id) {
+                println!("   {} {} {}", f.display(), i.expression, i.text);
+            }
+        }
         let errs: Vec<_> = oo
             .issues
             .iter()
@@ -47,6 +56,9 @@ fn main() {
                 );
             }
         }
+    }
+    for (k, v) in &hist {
+        eprintln!("{v:>6} {k}");
     }
     eprintln!(
         "{} files, {} with errors, {} bytes in {:?}",

@@ -20,4 +20,4 @@ pub mod validate;
 pub use model::{Context, ContextBuilder, LoadReport, PackageInfo};
 pub use outcome::{Issue, IssueType, OperationOutcome, Severity};
 pub use select::ContextSet;
-pub use validate::ValidationOptions;
+pub use validate::{UnknownExtensions, ValidationOptions};

@@ -70,8 +70,27 @@ catalogue! {
     PROFILE_UNKNOWN,
     /// A profile applies to a different resource type than the instance.
     PROFILE_WRONG_TYPE,
-    /// Informational: the profile that was used to validate.
-    PROFILE_VALIDATED,
+    /// An element matches no slice of a closed slicing.
+    SLICE_NO_MATCH,
+    /// An element matches more than one slice.
+    SLICE_MULTIPLE_MATCH,
+    /// Fewer items in a slice than its minimum cardinality.
+    SLICE_CARDINALITY_MIN,
+    /// More items in a slice than its maximum cardinality.
+    SLICE_CARDINALITY_MAX,
+    /// Slices out of order in an ordered (or openAtEnd) slicing.
+    SLICE_ORDER,
+    /// A slicing whose discriminator this engine cannot evaluate; the
+    /// slicing was not checked.
+    SLICING_NOT_CHECKED,
+    /// An extension whose definition is not in the context.
+    EXTENSION_UNKNOWN,
+    /// A modifierExtension whose definition is not in the context.
+    MODIFIER_EXTENSION_UNKNOWN,
+    /// An extension used where its definition's context does not allow it.
+    EXTENSION_CONTEXT,
+    /// An extension definition used as the wrong kind (modifier or not).
+    EXTENSION_MODIFIER_MISMATCH,
 }
 
 #[cfg(test)]

@@ -9,7 +9,10 @@
 
 mod bundle;
 mod cardinality;
+mod extensions;
 mod primitive;
+mod references;
+mod slicing;
 mod values;
 mod walk;
 
@@ -18,9 +21,14 @@ use crate::messages as msg;
 use crate::model::Context;
 use crate::outcome::{Issue, IssueType, OperationOutcome, Severity};
 
+pub use extensions::UnknownExtensions;
+
 /// What to validate against, beyond the base type and `meta.profile`.
 #[derive(Debug, Clone, Default)]
 pub struct ValidationOptions {
+    /// What to report for extensions the context does not define (unknown
+    /// modifier extensions are always an error).
+    pub unknown_extensions: UnknownExtensions,
     /// Extra profiles (canonical URLs) the top-level resource must conform to.
     pub profiles: Vec<String>,
     /// Maximum nesting depth of the JSON input.
@@ -53,6 +61,7 @@ impl Context {
     /// Validates an already parsed document.
     pub fn validate_node(&self, node: &Node, options: &ValidationOptions) -> OperationOutcome {
         let mut w = walk::Walker::new(self);
+        w.set_unknown_extensions(options.unknown_extensions);
         w.validate_resource(node, None, &options.profiles);
         let mut issues = w.into_issues();
         // The same finding can come from the base pass and a profile pass.

@@ -1,6 +1,7 @@
 //! The tree walk: matches JSON properties to compiled elements and
 //! dispatches each value to the check families.
 
+use super::references::{resolve_contained, BundleIndex};
 use super::Finding;
 use crate::json::{Member, Node, Pos, Value};
 use crate::messages as msg;
@@ -24,6 +25,13 @@ pub(super) struct Walker<'a> {
     resource_type: String,
     profile: Option<String>,
     pub mode: Mode,
+    /// The innermost Bundle's entry index, for `resolve()` and references.
+    index: Option<std::rc::Rc<BundleIndex<'a>>>,
+    /// fullUrl of the Bundle entry being walked.
+    full_url: Option<&'a str>,
+    /// Resources being walked, innermost last (for `#id` references).
+    resources: Vec<&'a Node>,
+    unknown_extensions: super::UnknownExtensions,
 }
 
 /// One JSON property matched to an element.
@@ -45,11 +53,89 @@ impl<'a> Walker<'a> {
             resource_type: String::new(),
             profile: None,
             mode: Mode::Base,
+            index: None,
+            full_url: None,
+            resources: Vec::new(),
+            unknown_extensions: super::UnknownExtensions::default(),
         }
+    }
+
+    /// Sets the policy for extensions the context does not define.
+    pub fn set_unknown_extensions(&mut self, u: super::UnknownExtensions) {
+        self.unknown_extensions = u;
+    }
+
+    pub fn unknown_extensions(&self) -> super::UnknownExtensions {
+        self.unknown_extensions
+    }
+
+    /// Replaces the profile issues are attributed to; returns the old one.
+    pub fn set_profile(&mut self, p: Option<String>) -> Option<String> {
+        std::mem::replace(&mut self.profile, p)
     }
 
     pub fn into_issues(self) -> Vec<Issue> {
         self.issues
+    }
+
+    /// A walker sharing this one's document context (bundle index, current
+    /// entry and resources) with no issues of its own, for conformance
+    /// tests such as profile discriminators.
+    pub fn sub_walker(&self) -> Walker<'a> {
+        Walker {
+            ctx: self.ctx,
+            issues: Vec::new(),
+            path: String::new(),
+            resource_type: self.resource_type.clone(),
+            profile: None,
+            mode: self.mode,
+            index: self.index.clone(),
+            full_url: self.full_url,
+            resources: self.resources.clone(),
+            unknown_extensions: super::UnknownExtensions::Ignore,
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.issues.iter().any(|i| i.severity >= Severity::Error)
+    }
+
+    /// Resolves a literal reference within the document.
+    pub fn resolve(&self, reference: &str) -> Option<&'a Node> {
+        if let Some(frag) = reference.strip_prefix('#') {
+            return resolve_contained(self.resources.first()?, frag).or_else(|| {
+                self.resources
+                    .last()
+                    .and_then(|r| resolve_contained(r, frag))
+            });
+        }
+        self.index.as_ref()?.resolve(reference, self.full_url)
+    }
+
+    /// Reports at the current path.
+    pub fn report_at(
+        &mut self,
+        severity: Severity,
+        code: IssueType,
+        id: &str,
+        text: String,
+        pos: Pos,
+    ) {
+        self.report(Finding {
+            severity,
+            code,
+            id,
+            text,
+            pos,
+        });
+    }
+
+    /// Reports an error at item `i` of the current (repeating) element.
+    pub fn report_item(&mut self, i: usize, id: &str, text: String, pos: Pos) {
+        let saved = self.path.len();
+        self.path.push_str(&format!("[{i}]"));
+        self.error(IssueType::Structure, id, text, pos);
+        self.path.truncate(saved);
     }
 
     pub fn report(&mut self, f: Finding<'_>) {
@@ -80,7 +166,7 @@ impl<'a> Walker<'a> {
     /// with the walker's path pointing at their element.
     pub fn validate_resource(
         &mut self,
-        node: &Node,
+        node: &'a Node,
         nested: Option<()>,
         extra_profiles: &[String],
     ) {
@@ -147,6 +233,11 @@ impl<'a> Walker<'a> {
         let saved_profile = self.profile.replace(base.url.clone());
         let saved_mode = self.mode;
 
+        self.resources.push(node);
+        let saved_index = self.index.clone();
+        if rt == "Bundle" {
+            self.index = Some(std::rc::Rc::new(BundleIndex::build(node)));
+        }
         self.mode = Mode::Base;
         self.walk_object(node, sid, 0, true);
         if rt == "Bundle" {
@@ -200,6 +291,8 @@ impl<'a> Walker<'a> {
             }
         }
 
+        self.index = saved_index;
+        self.resources.pop();
         self.mode = saved_mode;
         self.profile = saved_profile;
         self.resource_type = saved_rt;
@@ -227,12 +320,12 @@ impl<'a> Walker<'a> {
     }
 
     /// Validates a JSON object against the children of `(sid, eid)`.
-    pub fn walk_object(&mut self, node: &Node, sid: StructId, eid: ElemId, resource_root: bool) {
+    pub fn walk_object(&mut self, node: &'a Node, sid: StructId, eid: ElemId, resource_root: bool) {
         let Some(members) = node.as_object() else {
             return;
         };
         let ctx = self.ctx;
-        let s: &Structure = ctx.structure(sid);
+        let s: &'a Structure = ctx.structure(sid);
         let el = &s.elements[eid as usize];
         if members.is_empty() && self.mode == Mode::Base {
             self.error(
@@ -247,7 +340,12 @@ impl<'a> Walker<'a> {
         let primitive_ext = s.kind == Kind::Primitive && eid == 0;
 
         // Match properties to elements.
-        let mut matched: Vec<Matched> = Vec::with_capacity(members.len());
+        let mut matched: Vec<Matched<'a>> = Vec::with_capacity(members.len());
+        let mut wrong_type: Vec<ElemId> = Vec::new();
+        let saved_full_url = self.full_url;
+        if el.path == "Bundle.entry" {
+            self.full_url = node.get("fullUrl").and_then(Node::as_str);
+        }
         for (i, m) in members.iter().enumerate() {
             let key: &str = &m.key;
             if self.mode == Mode::Base && members[..i].iter().any(|o| o.key == m.key) {
@@ -290,10 +388,8 @@ impl<'a> Walker<'a> {
                     }
                 }
                 None => {
-                    if self.mode == Mode::Base {
-                        self.report_unknown(s, children, key, name, m);
-                    } else {
-                        self.report_profile_type(s, children, name, m);
+                    if let Some(c) = self.report_unmatched(s, children, name, m) {
+                        wrong_type.push(c);
                     }
                 }
             }
@@ -336,8 +432,12 @@ impl<'a> Walker<'a> {
             if e.choice && found > 1 {
                 count = 1; // CHOICE_MULTIPLE already said it
             }
+            if count == 0 && wrong_type.contains(&c) {
+                continue; // CHOICE_TYPE_NOT_ALLOWED already said it
+            }
             super::cardinality::check(self, node, e, count, first_key);
         }
+        self.full_url = saved_full_url;
     }
 
     /// Validates one property (value and `_` extension part); returns the
@@ -345,9 +445,9 @@ impl<'a> Walker<'a> {
     fn visit_property(
         &mut self,
         sid: StructId,
-        e: &Element,
+        e: &'a Element,
         eid: ElemId,
-        m: &Matched,
+        m: &Matched<'a>,
         resource_root: bool,
     ) -> usize {
         let ty = match m.type_idx {
@@ -376,7 +476,7 @@ impl<'a> Walker<'a> {
             self.path.push(')');
         }
 
-        let values: Vec<Option<&Node>> = match m.value.map(|v| &v.value) {
+        let values: Vec<Option<&'a Node>> = match m.value.map(|v| &v.value) {
             None => vec![],
             Some(
                 n @ Node {
@@ -433,7 +533,7 @@ impl<'a> Walker<'a> {
                 }
             }
         };
-        let exts: Vec<Option<&Node>> = match m.ext.map(|x| &x.value) {
+        let exts: Vec<Option<&'a Node>> = match m.ext.map(|x| &x.value) {
             None => vec![],
             Some(Node {
                 value: Value::Array(items),
@@ -459,6 +559,17 @@ impl<'a> Walker<'a> {
             super::primitive::check_alignment(self, m.value, m.ext, &values, &exts);
         }
 
+        let assignment = if e.slicing.is_some() && !e.slices.is_empty() {
+            let item_type = if e.choice {
+                ty.map(|t| t.code.as_str())
+            } else {
+                None
+            };
+            let pos = m.value.map(|v| v.key_pos).unwrap_or_default();
+            super::slicing::assign(self, sid, e, &values, item_type, pos)
+        } else {
+            None
+        };
         let n = values.len().max(if is_primitive { exts.len() } else { 0 });
         let mut count = 0;
         for i in 0..n {
@@ -493,9 +604,10 @@ impl<'a> Walker<'a> {
                 } else if let Some(obj_ok) = self.expect_object(v) {
                     if obj_ok {
                         super::values::check(self, v, e);
-                        if let Some((csid, ceid)) = self.content_of(sid, eid, ty) {
-                            self.walk_object(v, csid, ceid, false);
-                        }
+                        let slice = assignment
+                            .as_ref()
+                            .and_then(|a| a.get(i).copied().flatten());
+                        self.walk_content(v, sid, e, eid, ty, slice);
                     }
                 }
             }
@@ -510,9 +622,63 @@ impl<'a> Walker<'a> {
         count
     }
 
+    /// Walks a complex value against its content: the slice it matched (its
+    /// children, else its type profile), else the element's own children,
+    /// else its type (or type profile) structure. Extensions are walked
+    /// against their definition found by URL (`extensions` module), so a
+    /// profile pass does not walk them again.
+    fn walk_content(
+        &mut self,
+        v: &'a Node,
+        sid: StructId,
+        e: &'a Element,
+        eid: ElemId,
+        ty: Option<&'a TypeRef>,
+        slice: Option<ElemId>,
+    ) {
+        let s = self.ctx.structure(sid);
+        let is_extension = super::slicing::is_extension(e);
+        // Extensions with an absolute url were checked against their own
+        // definition in the base pass; parts of complex extensions (relative
+        // urls) are checked here, through their slice.
+        let by_url = v
+            .get("url")
+            .and_then(Node::as_str)
+            .is_some_and(|u| u.contains(':'));
+        if is_extension && by_url && self.mode == Mode::Profile {
+            if let Some(sl) = slice {
+                super::values::check(self, v, &s.elements[sl as usize]);
+            }
+            return;
+        }
+        if let Some(sl) = slice {
+            let se = &s.elements[sl as usize];
+            super::values::check(self, v, se);
+            if !se.children.is_empty() {
+                self.walk_object(v, sid, sl, false);
+                return;
+            }
+            if let Some((psid, _)) = se
+                .types
+                .iter()
+                .flat_map(|t| t.profiles.iter())
+                .find_map(|p| self.ctx.structure_by_url(p))
+            {
+                self.walk_object(v, psid, 0, false);
+                return;
+            }
+        }
+        if let Some((csid, ceid)) = self.content_of(sid, eid, ty) {
+            self.walk_object(v, csid, ceid, false);
+        }
+        if is_extension && self.mode == Mode::Base {
+            super::extensions::check(self, v, e);
+        }
+    }
+
     /// Reports a non-object where an object is needed; `Some(true)` when it
     /// is an object.
-    fn expect_object(&mut self, v: &Node) -> Option<bool> {
+    fn expect_object(&mut self, v: &'a Node) -> Option<bool> {
         if v.as_object().is_some() {
             return Some(true);
         }
@@ -527,7 +693,7 @@ impl<'a> Walker<'a> {
         Some(false)
     }
 
-    fn with_segment(&mut self, seg: &str, f: impl FnOnce(&mut Self)) {
+    pub(super) fn with_segment(&mut self, seg: &str, f: impl FnOnce(&mut Self)) {
         let saved = self.path.len();
         if !self.path.is_empty() {
             self.path.push('.');
@@ -537,65 +703,44 @@ impl<'a> Walker<'a> {
         self.path.truncate(saved);
     }
 
-    fn report_unknown(
+    /// Reports a property no child element matches: a choice element given
+    /// with a type it (or, in a profile pass, the profile) does not allow,
+    /// or (base pass only) an unknown property. Returns the choice element
+    /// hit, whose cardinality is then not reported a second time.
+    fn report_unmatched(
         &mut self,
         s: &Structure,
         children: &[ElemId],
-        key: &str,
         name: &str,
         m: &Member,
-    ) {
-        // A choice prefix with a type the element does not allow.
-        let choice = children
-            .iter()
-            .map(|&c| &s.elements[c as usize])
-            .find(|e| e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str()));
-        match choice {
-            Some(e) => {
-                let allowed: Vec<&str> = e.types.iter().map(|t| t.code.as_str()).collect();
-                let text = format!(
-                    "The type '{}' is not allowed for {}[x] (allowed: {})",
-                    &name[e.name.len()..],
-                    e.name,
-                    allowed.join(", ")
-                );
-                self.with_segment(key, |w| {
-                    w.error(
-                        IssueType::Structure,
-                        msg::CHOICE_TYPE_NOT_ALLOWED,
-                        text,
-                        m.key_pos,
-                    )
-                });
-            }
-            None => {
+    ) -> Option<ElemId> {
+        let key = m.key.to_string();
+        let choice = children.iter().copied().find(|&c| {
+            let e = &s.elements[c as usize];
+            e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str())
+        });
+        let Some(c) = choice else {
+            if self.mode == Mode::Base {
                 let text = format!("Unrecognized property '{key}'");
-                self.with_segment(key, |w| {
+                self.with_segment(&key, |w| {
                     w.error(IssueType::Structure, msg::ELEMENT_UNKNOWN, text, m.key_pos)
                 });
             }
-        }
-    }
-
-    /// In a profile pass, a property the profile does not have is a choice
-    /// type the profile removed (other unknown properties were reported by
-    /// the base pass).
-    fn report_profile_type(&mut self, s: &Structure, children: &[ElemId], name: &str, m: &Member) {
-        let Some(e) = children
-            .iter()
-            .map(|&c| &s.elements[c as usize])
-            .find(|e| e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str()))
-        else {
-            return;
+            return None;
         };
+        let e = &s.elements[c as usize];
         let allowed: Vec<&str> = e.types.iter().map(|t| t.code.as_str()).collect();
         let text = format!(
-            "The profile does not allow type '{}' for {}[x] (allowed: {})",
+            "{} type '{}' for {}[x] (allowed: {})",
+            if self.mode == Mode::Base {
+                "The element does not allow"
+            } else {
+                "The profile does not allow"
+            },
             &name[e.name.len()..],
             e.name,
             allowed.join(", ")
         );
-        let key = m.key.to_string();
         self.with_segment(&key, |w| {
             w.error(
                 IssueType::Structure,
@@ -604,6 +749,7 @@ impl<'a> Walker<'a> {
                 m.key_pos,
             )
         });
+        Some(c)
     }
 }
 

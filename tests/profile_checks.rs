@@ -1,0 +1,165 @@
+//! Slicing and extensions on the real SHIN-NY profiles: a valid example is
+//! broken in exactly one way and the exact message id and location asserted.
+
+use serde_json::{json, Value};
+use shinny_engine::{Context, Severity, UnknownExtensions, ValidationOptions};
+use std::sync::OnceLock;
+
+fn ctx() -> &'static Context {
+    static CTX: OnceLock<Context> = OnceLock::new();
+    CTX.get_or_init(shinny_suite::shinny_context)
+}
+
+fn patient() -> Value {
+    let p = shinny_suite::package_cache()
+        .join("us.ny.hrsn#1.9.4/package/example/Patient-PatientExample.json");
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// (message id, expression) of the issues at `min` or above.
+fn issues(v: &Value, min: Severity, opts: &ValidationOptions) -> Vec<(String, String)> {
+    let text = serde_json::to_string_pretty(v).unwrap();
+    ctx()
+        .validate_bytes(text.as_bytes(), opts)
+        .issues
+        .into_iter()
+        .filter(|i| i.severity >= min)
+        .map(|i| (i.message_id, i.expression))
+        .collect()
+}
+
+fn errors(v: &Value) -> Vec<(String, String)> {
+    issues(v, Severity::Error, &ValidationOptions::default())
+}
+
+fn one(id: &str, expr: &str) -> Vec<(String, String)> {
+    vec![(id.to_string(), expr.to_string())]
+}
+
+#[test]
+fn example_is_valid() {
+    assert_eq!(errors(&patient()), vec![]);
+}
+
+#[test]
+fn slice_cardinality_min() {
+    // Drop the medical record number: slice MR is 1..1.
+    let mut p = patient();
+    p["identifier"].as_array_mut().unwrap().remove(0);
+    let got = errors(&p);
+    assert!(
+        got.contains(&("SLICE_CARDINALITY_MIN".into(), "Patient.identifier".into())),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn slice_cardinality_max() {
+    // A second Medicaid identifier: slice CMS is 1..1.
+    let mut p = patient();
+    let cms = p["identifier"][1].clone();
+    p["identifier"].as_array_mut().unwrap().push(cms);
+    assert_eq!(
+        errors(&p),
+        one("SLICE_CARDINALITY_MAX", "Patient.identifier")
+    );
+}
+
+#[test]
+fn slice_constraints_are_scoped_to_their_slice() {
+    // MR requires an assigner (1..1 in that slice only).
+    let mut p = patient();
+    p["identifier"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("assigner");
+    assert_eq!(
+        errors(&p),
+        one("CARDINALITY_MIN", "Patient.identifier[0].assigner")
+    );
+    // The CMS identifier (index 1) has no assigner and that is fine: the
+    // MR slice's rule is not applied to it, as the valid example shows.
+    assert!(patient()["identifier"][1].get("assigner").is_none());
+}
+
+#[test]
+fn extension_definitions_are_applied() {
+    // us-core-birthsex takes valueCode only.
+    let mut p = patient();
+    let n = p["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|x| {
+            x["url"] == "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex"
+        })
+        .unwrap();
+    p["extension"][n] = json!({
+        "url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex",
+        "valueString": "M"
+    });
+    assert_eq!(
+        errors(&p),
+        one(
+            "CHOICE_TYPE_NOT_ALLOWED",
+            &format!("Patient.extension[{n}].valueString")
+        )
+    );
+    // A complex extension's part with the wrong type (race "text" is a string).
+    let mut p = patient();
+    p["extension"][0]["extension"][3] = json!({"url": "text", "valueBoolean": true});
+    assert_eq!(
+        errors(&p),
+        one(
+            "CHOICE_TYPE_NOT_ALLOWED",
+            "Patient.extension[0].extension[3].valueBoolean"
+        )
+    );
+}
+
+#[test]
+fn unknown_extensions() {
+    let mut p = patient();
+    p["extension"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"url": "http://example.org/unknown", "valueString": "x"}));
+    let n = p["extension"].as_array().unwrap().len() - 1;
+    let expr = format!("Patient.extension[{n}].url");
+    let warn = issues(&p, Severity::Warning, &ValidationOptions::default());
+    assert_eq!(warn, vec![("EXTENSION_UNKNOWN".to_string(), expr.clone())]);
+    let strict = ValidationOptions {
+        unknown_extensions: UnknownExtensions::Error,
+        ..Default::default()
+    };
+    assert_eq!(
+        issues(&p, Severity::Error, &strict),
+        vec![("EXTENSION_UNKNOWN".to_string(), expr)]
+    );
+    let quiet = ValidationOptions {
+        unknown_extensions: UnknownExtensions::Ignore,
+        ..Default::default()
+    };
+    assert_eq!(issues(&p, Severity::Warning, &quiet), vec![]);
+    // Unknown modifier extensions are always an error.
+    let mut p = patient();
+    p["modifierExtension"] =
+        json!([{"url": "http://example.org/unknown-modifier", "valueBoolean": true}]);
+    assert_eq!(
+        errors(&p),
+        one(
+            "MODIFIER_EXTENSION_UNKNOWN",
+            "Patient.modifierExtension[0].url"
+        )
+    );
+    // A known, non-modifier extension used as a modifier.
+    let mut p = patient();
+    p["modifierExtension"] = json!([{"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex", "valueCode": "M"}]);
+    assert_eq!(
+        errors(&p),
+        one(
+            "EXTENSION_MODIFIER_MISMATCH",
+            "Patient.modifierExtension[0]"
+        )
+    );
+}
