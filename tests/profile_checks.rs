@@ -163,3 +163,72 @@ fn unknown_extensions() {
         )
     );
 }
+
+fn bundle() -> Value {
+    let p = shinny_suite::package_cache()
+        .join("us.ny.hrsn#1.9.4/package/example/Bundle-AHCHRSNScreeningResponseExample.json");
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+#[test]
+fn bundle_example_is_valid() {
+    assert_eq!(errors(&bundle()), vec![]);
+}
+
+#[test]
+fn reference_format_and_resolution() {
+    let subject = "Bundle.entry[1].resource.ofType(Observation).subject.reference";
+    let mut b = bundle();
+    b["entry"][1]["resource"]["subject"]["reference"] = json!("Patient/has space");
+    assert_eq!(errors(&b), one("REFERENCE_FORMAT", subject));
+    let mut b = bundle();
+    b["entry"][1]["resource"]["subject"]["reference"] =
+        json!("urn:uuid:0b6a4f37-9e1c-4a3a-9a64-6f1f9f1e2d11");
+    assert_eq!(errors(&b), one("REFERENCE_NOT_FOUND", subject));
+    let mut b = bundle();
+    b["entry"][1]["resource"]["subject"]["reference"] = json!("#nope");
+    assert_eq!(errors(&b), one("REFERENCE_NOT_FOUND", subject));
+}
+
+#[test]
+fn reference_target_type() {
+    // The SHIN-NY observation's subject must be a Patient.
+    let mut b = bundle();
+    b["entry"][1]["resource"]["subject"]["reference"] =
+        json!("Organization/OrganizationExampleOther-SCN1");
+    let got = errors(&b);
+    assert_eq!(
+        got,
+        one(
+            "REFERENCE_TARGET_TYPE",
+            "Bundle.entry[1].resource.ofType(Observation).subject.reference"
+        )
+    );
+}
+
+#[test]
+fn reference_target_profile() {
+    // A Patient without meta.profile that breaks shinny-patient (no MR
+    // identifier): references to it whose target profile is shinny-patient
+    // fail, and the Patient itself (validated against base R4 only) passes.
+    let mut b = bundle();
+    let patient = b["entry"][0]["resource"].as_object_mut().unwrap();
+    patient.remove("meta");
+    patient["identifier"].as_array_mut().unwrap().remove(0);
+    let got = errors(&b);
+    assert!(!got.is_empty());
+    assert!(
+        got.iter()
+            .all(|(id, expr)| id == "REFERENCE_TARGET_PROFILE" && expr.ends_with(".reference")),
+        "{got:?}"
+    );
+    // The Encounter profile targets shinny-patient; the observations target
+    // us-core-patient, which the patient still satisfies.
+    assert!(got.contains(&(
+        "REFERENCE_TARGET_PROFILE".to_string(),
+        "Bundle.entry[4].resource.ofType(Encounter).subject.reference".to_string()
+    )));
+    assert!(!got
+        .iter()
+        .any(|(_, e)| e.contains("ofType(Observation).subject")));
+}

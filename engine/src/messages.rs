@@ -83,6 +83,16 @@ catalogue! {
     /// A slicing whose discriminator this engine cannot evaluate; the
     /// slicing was not checked.
     SLICING_NOT_CHECKED,
+    /// A reference that is not a valid literal reference.
+    REFERENCE_FORMAT,
+    /// A local reference (`#id`, or `urn:uuid:` in a Bundle) that resolves
+    /// to nothing.
+    REFERENCE_NOT_FOUND,
+    /// A reference to a resource type the element does not allow.
+    REFERENCE_TARGET_TYPE,
+    /// A resolved reference target that does not conform to the element's
+    /// target profiles.
+    REFERENCE_TARGET_PROFILE,
     /// An extension whose definition is not in the context.
     EXTENSION_UNKNOWN,
     /// A modifierExtension whose definition is not in the context.

@@ -64,10 +64,10 @@ impl Context {
         w.set_unknown_extensions(options.unknown_extensions);
         w.validate_resource(node, None, &options.profiles);
         let mut issues = w.into_issues();
-        // The same finding can come from the base pass and a profile pass.
+        // The same finding can come from the base pass and a profile pass
+        // (worded for each); the first, from the base pass, is kept.
         let mut seen = std::collections::HashSet::new();
-        issues
-            .retain(|i| seen.insert((i.message_id.clone(), i.expression.clone(), i.text.clone())));
+        issues.retain(|i| seen.insert((i.message_id.clone(), i.expression.clone(), i.pos)));
         issues.sort_by_key(|i| i.pos.map(|p| (p.line, p.col)).unwrap_or((0, 0)));
         OperationOutcome { issues }
     }

@@ -2,7 +2,11 @@
 //! one pass, so resolving every reference of a large bundle is linear), plus
 //! contained resources.
 
+use super::walk::{Mode, Walker};
 use crate::json::Node;
+use crate::messages as msg;
+use crate::model::TypeRef;
+use crate::outcome::IssueType;
 use std::collections::HashMap;
 
 /// The entries of one Bundle, by fullUrl and by `Type/id`.
@@ -123,4 +127,201 @@ mod tests {
             Some("http://x.org/fhir/")
         );
     }
+}
+
+/// Results of "does this resource conform to that profile", shared by a
+/// walker and its sub-walkers: each (resource, profile) pair is computed
+/// once per document, and a pair already being computed (a reference cycle)
+/// counts as conforming rather than recursing.
+pub(super) type ConformanceCache =
+    std::rc::Rc<std::cell::RefCell<HashMap<(usize, u32), Option<bool>>>>;
+
+impl<'a> Walker<'a> {
+    /// Does `node` (a resource) conform to `profile`? Runs a profile pass
+    /// in a sub-walker and looks for errors.
+    pub(super) fn conforms(&mut self, node: &'a Node, profile: &str) -> bool {
+        let Some((pid, p)) = self.ctx.structure_by_url(profile) else {
+            return false;
+        };
+        if let Some(rt) = node.get("resourceType").and_then(Node::as_str) {
+            if p.type_name != rt && p.type_name != "Resource" && p.type_name != "DomainResource" {
+                return false;
+            }
+        }
+        let key = (node as *const Node as usize, pid);
+        let cache = self.conformance_cache();
+        if let Some(known) = cache.borrow().get(&key) {
+            return known.unwrap_or(true);
+        }
+        cache.borrow_mut().insert(key, None);
+        let mut sub = self.sub_walker();
+        sub.mode = Mode::Profile;
+        sub.enter_resource(node);
+        sub.walk_object(node, pid, 0, true);
+        let ok = !sub.has_errors();
+        cache.borrow_mut().insert(key, Some(ok));
+        ok
+    }
+}
+
+/// Checks one Reference value: literal format, target type, resolution of
+/// local references, and conformance of a resolved target to the element's
+/// target profiles.
+pub(super) fn check_reference<'a>(w: &mut Walker<'a>, v: &'a Node, ty: &TypeRef) {
+    let Some(rnode) = v.get("reference") else {
+        return;
+    };
+    let Some(r) = rnode.as_str() else { return };
+    let at = |w: &mut Walker<'a>, id: &str, code: IssueType, text: String| {
+        let saved = w.path.len();
+        w.path.push_str(".reference");
+        w.error(code, id, text, rnode.pos);
+        w.path.truncate(saved);
+    };
+    // Format, and the type the reference names.
+    let named_type: Option<&str> = if let Some(frag) = r.strip_prefix('#') {
+        let _ = frag;
+        None
+    } else if r.starts_with("urn:uuid:") || r.starts_with("urn:oid:") {
+        None
+    } else if has_scheme(r) {
+        restful_type(r).filter(|t| w.ctx.is_resource_type(t))
+    } else {
+        match relative_parts(r) {
+            Some((rt, _)) if w.ctx.is_resource_type(rt) => Some(rt),
+            Some((rt, _)) => {
+                at(
+                    w,
+                    msg::REFERENCE_FORMAT,
+                    IssueType::Invalid,
+                    format!("The reference '{r}' names '{rt}', which is not a resource type"),
+                );
+                return;
+            }
+            None => {
+                at(w, msg::REFERENCE_FORMAT, IssueType::Invalid, format!(
+                    "The reference '{r}' is not a valid literal reference (expected Type/id, an absolute URL, urn:uuid:, urn:oid: or #id)"
+                ));
+                return;
+            }
+        }
+    };
+    let target = w.resolve(r);
+    let must_resolve =
+        r.starts_with('#') || r.starts_with("urn:uuid:") || r.starts_with("urn:oid:");
+    if target.is_none() && must_resolve && (w.in_bundle() || r.starts_with('#')) {
+        at(
+            w,
+            msg::REFERENCE_NOT_FOUND,
+            IssueType::NotFound,
+            format!(
+                "The reference '{r}' cannot be resolved: no {} has it",
+                if r.starts_with('#') {
+                    "contained resource"
+                } else {
+                    "entry in this Bundle"
+                }
+            ),
+        );
+        return;
+    }
+    let actual_type = target
+        .and_then(|t| t.get("resourceType"))
+        .and_then(Node::as_str)
+        .or(named_type)
+        .or_else(|| v.get("type").and_then(Node::as_str));
+
+    // Allowed target types from the target profiles.
+    let mut allowed: Vec<&str> = Vec::new();
+    for tp in &ty.target_profiles {
+        match w.ctx.structure_by_url(tp) {
+            Some((_, s)) => allowed.push(s.type_name.as_str()),
+            None => return, // unknown target profile: cannot judge the type
+        }
+    }
+    if allowed.is_empty() || allowed.iter().any(|a| *a == "Resource") {
+        return;
+    }
+    let Some(actual) = actual_type else { return };
+    if !allowed.contains(&actual) {
+        at(
+            w,
+            msg::REFERENCE_TARGET_TYPE,
+            IssueType::Structure,
+            format!(
+                "The reference '{r}' points to {} {actual}, but only {} {} allowed here",
+                if actual.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                    "an"
+                } else {
+                    "a"
+                },
+                allowed.join(", "),
+                if allowed.len() == 1 { "is" } else { "are" }
+            ),
+        );
+        return;
+    }
+    // Conformance of a resolved target to the (non-base) target profiles.
+    let Some(target) = target else { return };
+    let profiles: Vec<&String> = ty
+        .target_profiles
+        .iter()
+        .filter(|p| {
+            w.ctx
+                .structure_by_url(p)
+                .is_some_and(|(_, s)| s.is_profile && s.type_name == actual)
+        })
+        .collect();
+    if profiles.is_empty()
+        || ty.target_profiles.iter().any(|p| {
+            w.ctx
+                .structure_by_url(p)
+                .is_some_and(|(_, s)| !s.is_profile && s.type_name == actual)
+        })
+    {
+        return;
+    }
+    if !profiles.iter().any(|p| w.conforms(target, p)) {
+        let names: Vec<&str> = profiles.iter().map(|p| p.as_str()).collect();
+        at(
+            w,
+            msg::REFERENCE_TARGET_PROFILE,
+            IssueType::Invalid,
+            format!(
+                "The resource that '{r}' points to does not conform to {}",
+                names.join(" or ")
+            ),
+        );
+    }
+}
+
+/// `Patient` from `http://x/fhir/Patient/1` (RESTful form only).
+fn restful_type(url: &str) -> Option<&str> {
+    let trimmed = match url.find("/_history/") {
+        Some(h) => &url[..h],
+        None => url,
+    };
+    let mut segs = trimmed.rsplit('/');
+    let _id = segs.next()?;
+    let t = segs.next()?;
+    (t.starts_with(|c: char| c.is_ascii_uppercase())
+        && t.chars().all(|c| c.is_ascii_alphanumeric()))
+    .then_some(t)
+}
+
+/// (`Type`, `id`) of a relative reference `Type/id[/_history/v]`.
+fn relative_parts(r: &str) -> Option<(&str, &str)> {
+    let plain = match r.find("/_history/") {
+        Some(h) => &r[..h],
+        None => r,
+    };
+    let (rt, id) = plain.split_once('/')?;
+    let id_ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    let rt_ok = rt.starts_with(|c: char| c.is_ascii_uppercase())
+        && rt.chars().all(|c| c.is_ascii_alphanumeric());
+    (id_ok && rt_ok).then_some((rt, id))
 }

@@ -11,7 +11,7 @@
 //! evaluated makes the whole slicing unchecked, said as one information
 //! issue, never a guess.
 
-use super::walk::{Mode, Walker};
+use super::walk::Walker;
 use crate::json::{Node, Pos, Value};
 use crate::messages as msg;
 use crate::model::{ElemId, Element, Literal, StructId, Structure, UNBOUNDED};
@@ -391,23 +391,4 @@ fn satisfies<'n>(
 /// because their own definition was applied by URL (extensions).
 pub(super) fn is_extension(e: &Element) -> bool {
     e.types.len() == 1 && e.types[0].code == "Extension"
-}
-
-impl<'a> Walker<'a> {
-    /// Does `node` (a resource) conform to `profile`? Runs a separate
-    /// profile pass and looks for errors.
-    pub(super) fn conforms(&mut self, node: &'a Node, profile: &str) -> bool {
-        let Some((pid, p)) = self.ctx.structure_by_url(profile) else {
-            return false;
-        };
-        if let Some(rt) = node.get("resourceType").and_then(Node::as_str) {
-            if p.type_name != rt && p.type_name != "Resource" && p.type_name != "DomainResource" {
-                return false;
-            }
-        }
-        let mut sub = self.sub_walker();
-        sub.mode = Mode::Profile;
-        sub.walk_object(node, pid, 0, true);
-        !sub.has_errors()
-    }
 }

@@ -32,6 +32,7 @@ pub(super) struct Walker<'a> {
     /// Resources being walked, innermost last (for `#id` references).
     resources: Vec<&'a Node>,
     unknown_extensions: super::UnknownExtensions,
+    conformance: super::references::ConformanceCache,
 }
 
 /// One JSON property matched to an element.
@@ -57,7 +58,23 @@ impl<'a> Walker<'a> {
             full_url: None,
             resources: Vec::new(),
             unknown_extensions: super::UnknownExtensions::default(),
+            conformance: Default::default(),
         }
+    }
+
+    pub fn conformance_cache(&self) -> super::references::ConformanceCache {
+        self.conformance.clone()
+    }
+
+    /// True while walking inside a Bundle.
+    pub fn in_bundle(&self) -> bool {
+        self.index.is_some()
+    }
+
+    /// Makes `node` the innermost resource (for `#id` references) of a
+    /// fresh sub-walker.
+    pub fn enter_resource(&mut self, node: &'a Node) {
+        self.resources.push(node);
     }
 
     /// Sets the policy for extensions the context does not define.
@@ -93,6 +110,7 @@ impl<'a> Walker<'a> {
             full_url: self.full_url,
             resources: self.resources.clone(),
             unknown_extensions: super::UnknownExtensions::Ignore,
+            conformance: self.conformance.clone(),
         }
     }
 
@@ -637,6 +655,13 @@ impl<'a> Walker<'a> {
         slice: Option<ElemId>,
     ) {
         let s = self.ctx.structure(sid);
+        if let Some(t) = ty.filter(|t| t.code == "Reference") {
+            let t = match slice {
+                Some(sl) => s.elements[sl as usize].types.first().unwrap_or(t),
+                None => t,
+            };
+            super::references::check_reference(self, v, t);
+        }
         let is_extension = super::slicing::is_extension(e);
         // Extensions with an absolute url were checked against their own
         // definition in the base pass; parts of complex extensions (relative
