@@ -100,35 +100,6 @@ pub(super) fn resolve_contained<'a>(container: &'a Node, fragment: &str) -> Opti
         .find(|c| c.get("id").and_then(Node::as_str) == Some(fragment))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resolves_by_url_type_id_and_base() {
-        let b = crate::json::parse(
-            br#"{"resourceType":"Bundle","entry":[
-              {"fullUrl":"http://x.org/fhir/Patient/1","resource":{"resourceType":"Patient","id":"1"}},
-              {"fullUrl":"urn:uuid:0b6a4f37-9e1c-4a3a-9a64-6f1f9f1e2d11","resource":{"resourceType":"Observation","id":"o"}}]}"#,
-        )
-        .unwrap();
-        let idx = BundleIndex::build(&b);
-        assert!(idx
-            .resolve("Patient/1", Some("http://x.org/fhir/Observation/9"))
-            .is_some());
-        assert!(idx
-            .resolve("urn:uuid:0b6a4f37-9e1c-4a3a-9a64-6f1f9f1e2d11", None)
-            .is_some());
-        assert!(idx.resolve("Observation/o", None).is_some());
-        assert!(idx.resolve("Patient/2", None).is_none());
-        assert!(idx.resolve("http://y.org/Patient/1", None).is_none());
-        assert_eq!(
-            restful_base("http://x.org/fhir/Patient/1"),
-            Some("http://x.org/fhir/")
-        );
-    }
-}
-
 /// Results of "does this resource conform to that profile", shared by a
 /// walker and its sub-walkers: each (resource, profile) pair is computed
 /// once per document, and a pair already being computed (a reference cycle)
@@ -239,7 +210,7 @@ pub(super) fn check_reference<'a>(w: &mut Walker<'a>, v: &'a Node, ty: &TypeRef)
             None => return, // unknown target profile: cannot judge the type
         }
     }
-    if allowed.is_empty() || allowed.iter().any(|a| *a == "Resource") {
+    if allowed.is_empty() || allowed.contains(&"Resource") {
         return;
     }
     let Some(actual) = actual_type else { return };
@@ -324,4 +295,33 @@ fn relative_parts(r: &str) -> Option<(&str, &str)> {
     let rt_ok = rt.starts_with(|c: char| c.is_ascii_uppercase())
         && rt.chars().all(|c| c.is_ascii_alphanumeric());
     (id_ok && rt_ok).then_some((rt, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_by_url_type_id_and_base() {
+        let b = crate::json::parse(
+            br#"{"resourceType":"Bundle","entry":[
+              {"fullUrl":"http://x.org/fhir/Patient/1","resource":{"resourceType":"Patient","id":"1"}},
+              {"fullUrl":"urn:uuid:0b6a4f37-9e1c-4a3a-9a64-6f1f9f1e2d11","resource":{"resourceType":"Observation","id":"o"}}]}"#,
+        )
+        .unwrap();
+        let idx = BundleIndex::build(&b);
+        assert!(idx
+            .resolve("Patient/1", Some("http://x.org/fhir/Observation/9"))
+            .is_some());
+        assert!(idx
+            .resolve("urn:uuid:0b6a4f37-9e1c-4a3a-9a64-6f1f9f1e2d11", None)
+            .is_some());
+        assert!(idx.resolve("Observation/o", None).is_some());
+        assert!(idx.resolve("Patient/2", None).is_none());
+        assert!(idx.resolve("http://y.org/Patient/1", None).is_none());
+        assert_eq!(
+            restful_base("http://x.org/fhir/Patient/1"),
+            Some("http://x.org/fhir/")
+        );
+    }
 }
