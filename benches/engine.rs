@@ -100,5 +100,48 @@ fn validate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, compile, validate);
+/// A transaction bundle of `n` entries (a tenth Patients, the rest
+/// Observations), each Observation holding 11 references (subject and ten
+/// hasMember): about 100,000 references for 10,000 entries.
+pub fn reference_bundle(n: usize) -> Vec<u8> {
+    let uuid = |i: usize| format!("urn:uuid:00000000-0000-4000-8000-{i:012}");
+    let patients = n / 10;
+    let mut entries = Vec::with_capacity(n);
+    for i in 0..n {
+        let resource = if i < patients {
+            serde_json::json!({"resourceType": "Patient", "active": true})
+        } else {
+            let members: Vec<_> = (1..=10)
+                .map(|k| serde_json::json!({"reference": uuid(patients + (i + k) % (n - patients))}))
+                .collect();
+            serde_json::json!({
+                "resourceType": "Observation", "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                "subject": {"reference": uuid(i % patients)},
+                "hasMember": members
+            })
+        };
+        entries.push(serde_json::json!({"fullUrl": uuid(i), "resource": resource,
+            "request": {"method": "POST", "url": "Observation"}}));
+    }
+    serde_json::to_vec(&serde_json::json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})).unwrap()
+}
+
+fn references(c: &mut Criterion) {
+    let ctx = shinny_suite::r4_context();
+    let opts = ValidationOptions::default();
+    let mut g = c.benchmark_group("references");
+    g.sample_size(10);
+    for n in [1_000usize, 10_000] {
+        let b = reference_bundle(n);
+        assert_eq!(ctx.validate_bytes(&b, &opts).error_count(), 0);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("bundle_{n}_entries_{}_references", (n - n / 10) * 11), |bch| {
+            bch.iter(|| criterion::black_box(ctx.validate_bytes(&b, &opts)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, compile, validate, references);
 criterion_main!(benches);
