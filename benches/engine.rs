@@ -112,7 +112,9 @@ pub fn reference_bundle(n: usize) -> Vec<u8> {
             serde_json::json!({"resourceType": "Patient", "active": true})
         } else {
             let members: Vec<_> = (1..=10)
-                .map(|k| serde_json::json!({"reference": uuid(patients + (i + k) % (n - patients))}))
+                .map(
+                    |k| serde_json::json!({"reference": uuid(patients + (i + k) % (n - patients))}),
+                )
                 .collect();
             serde_json::json!({
                 "resourceType": "Observation", "status": "final",
@@ -124,7 +126,10 @@ pub fn reference_bundle(n: usize) -> Vec<u8> {
         entries.push(serde_json::json!({"fullUrl": uuid(i), "resource": resource,
             "request": {"method": "POST", "url": "Observation"}}));
     }
-    serde_json::to_vec(&serde_json::json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})).unwrap()
+    serde_json::to_vec(
+        &serde_json::json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}),
+    )
+    .unwrap()
 }
 
 fn references(c: &mut Criterion) {
@@ -136,9 +141,10 @@ fn references(c: &mut Criterion) {
         let b = reference_bundle(n);
         assert_eq!(ctx.validate_bytes(&b, &opts).error_count(), 0);
         g.throughput(Throughput::Elements(n as u64));
-        g.bench_function(format!("bundle_{n}_entries_{}_references", (n - n / 10) * 11), |bch| {
-            bch.iter(|| criterion::black_box(ctx.validate_bytes(&b, &opts)))
-        });
+        g.bench_function(
+            format!("bundle_{n}_entries_{}_references", (n - n / 10) * 11),
+            |bch| bch.iter(|| criterion::black_box(ctx.validate_bytes(&b, &opts))),
+        );
     }
     g.finish();
 }

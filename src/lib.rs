@@ -32,6 +32,19 @@ pub fn package_files(folder: &str) -> Vec<(String, Vec<u8>)> {
             out.push((name, std::fs::read(&path).expect("read")));
         }
     }
+    // Questionnaires ship as examples in IG packages (SHIN-NY's do).
+    if let Ok(examples) = std::fs::read_dir(dir.join("example")) {
+        for entry in examples {
+            let path = entry.expect("dir entry").path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if name.starts_with("Questionnaire-") && name.ends_with(".json") {
+                out.push((
+                    format!("example/{name}"),
+                    std::fs::read(&path).expect("read"),
+                ));
+            }
+        }
+    }
     out.sort();
     out
 }

@@ -140,17 +140,26 @@ fn load_one(
     }
     for loaded in resolution.load_resources(&types)? {
         let p = loaded.package;
+        let mut files: Vec<(String, Vec<u8>)> = loaded
+            .resources
+            .into_iter()
+            .map(|r| (r.file.path, r.bytes))
+            .collect();
+        // IGs ship their Questionnaires as examples (SHIN-NY does).
+        for f in p
+            .examples()
+            .iter()
+            .filter(|f| f.resource_type == "Questionnaire")
+        {
+            files.push((f.path.clone(), p.read(f)?.into_owned()));
+        }
         b.add_package(
             PackageInfo {
                 id: p.reference().id().to_string(),
                 version: p.reference().version().to_string(),
                 canonical: p.manifest().canonical.clone(),
             },
-            loaded
-                .resources
-                .into_iter()
-                .map(|r| (r.file.path, r.bytes))
-                .collect(),
+            files,
         );
     }
     if !definitions.is_empty() {

@@ -93,6 +93,36 @@ catalogue! {
     /// A resolved reference target that does not conform to the element's
     /// target profiles.
     REFERENCE_TARGET_PROFILE,
+    /// A QuestionnaireResponse's Questionnaire is not in the context or Bundle.
+    QR_QUESTIONNAIRE_UNKNOWN,
+    /// A response item whose linkId the Questionnaire does not have there.
+    QR_LINKID_UNKNOWN,
+    /// Response items in a different order than the Questionnaire's.
+    QR_ITEM_ORDER,
+    /// A non-repeating item given more than once.
+    QR_ITEM_REPEATS,
+    /// A required, enabled item without an answer.
+    QR_REQUIRED_MISSING,
+    /// An item that enableWhen disables, but that has answers.
+    QR_DISABLED_ANSWERED,
+    /// A display item with answers or child items.
+    QR_DISPLAY_ANSWERED,
+    /// An answer whose type does not match the item type (or answers on a group).
+    QR_ANSWER_TYPE,
+    /// More than one answer to a non-repeating item.
+    QR_ANSWER_REPEATS,
+    /// An answer that is not one of the item's answerOptions.
+    QR_ANSWER_NOT_IN_OPTIONS,
+    /// An answer whose answerValueSet membership was not evaluated.
+    QR_VALUESET_NOT_CHECKED,
+    /// An answer longer than the item's maxLength.
+    QR_MAX_LENGTH,
+    /// An answer that does not match the item's regex extension.
+    QR_REGEX,
+    /// An answer outside the item's minValue/maxValue (or maxDecimalPlaces).
+    QR_VALUE_RANGE,
+    /// An item answered fewer or more times than minOccurs/maxOccurs.
+    QR_OCCURS,
     /// An extension whose definition is not in the context.
     EXTENSION_UNKNOWN,
     /// A modifierExtension whose definition is not in the context.

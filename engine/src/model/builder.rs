@@ -56,8 +56,8 @@ impl ContextBuilder {
     }
 
     /// Adds a package's conformance resources as `(file name, JSON bytes)`.
-    /// Files that are not StructureDefinition, ValueSet or CodeSystem are
-    /// ignored. Add dependencies before the packages that use them.
+    /// Files that are not StructureDefinition, ValueSet, CodeSystem or
+    /// Questionnaire are ignored. Add dependencies before the packages that use them.
     pub fn add_package(&mut self, info: PackageInfo, files: Vec<(String, Vec<u8>)>) {
         self.sources.push(Source {
             label: info.label(),
@@ -96,6 +96,7 @@ impl ContextBuilder {
         let mut code_systems: HashSet<String> = HashSet::new();
         let mut refs = References::default();
         let mut constraints = ConstraintTable::default();
+        let mut questionnaires = HashMap::new();
 
         for source in self.sources {
             let parsed = parse_all(source.files);
@@ -147,6 +148,14 @@ impl ContextBuilder {
                             counts.1 += 1;
                             value_sets.insert(url.to_string());
                             refs.collect_value_set(&value, url);
+                        }
+                    }
+                    Some("Questionnaire") => {
+                        if let Some(q) = super::questionnaire::compile(&value) {
+                            if let Some(v) = &q.version {
+                                questionnaires.insert(format!("{}|{v}", q.url), q.clone());
+                            }
+                            questionnaires.insert(q.url.clone(), q);
                         }
                     }
                     Some("CodeSystem") => {
@@ -210,6 +219,7 @@ impl ContextBuilder {
             by_type,
             regexes,
             constraints: constraints.list,
+            questionnaires,
             value_sets,
             code_systems,
             report,

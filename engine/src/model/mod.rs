@@ -12,6 +12,7 @@ pub mod artifact;
 mod builder;
 mod compile;
 pub mod literal;
+pub mod questionnaire;
 pub mod report;
 
 pub use builder::{ContextBuilder, PackageInfo};
@@ -240,6 +241,8 @@ pub struct Context {
     pub(crate) value_sets: Vec<String>,
     pub(crate) code_systems: Vec<String>,
     pub(crate) report: LoadReport,
+    /// Questionnaires by canonical URL (and `url|version`).
+    pub(crate) questionnaires: HashMap<String, questionnaire::Questionnaire>,
 }
 
 impl Context {
@@ -275,6 +278,18 @@ impl Context {
     pub fn type_structure(&self, t: &TypeRef) -> Option<(StructId, &Structure)> {
         let id = t.structure?;
         Some((id, &self.structures[id as usize]))
+    }
+
+    /// The Questionnaire with this canonical (and version, when given).
+    pub fn questionnaire(
+        &self,
+        url: &str,
+        version: Option<&str>,
+    ) -> Option<&questionnaire::Questionnaire> {
+        match version {
+            Some(v) => self.questionnaires.get(&format!("{url}|{v}")),
+            None => self.questionnaires.get(url),
+        }
     }
 
     /// The structure with this index.

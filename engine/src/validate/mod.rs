@@ -11,6 +11,7 @@ mod bundle;
 mod cardinality;
 mod extensions;
 mod primitive;
+mod questionnaire;
 mod references;
 mod slicing;
 mod values;
@@ -29,6 +30,9 @@ pub struct ValidationOptions {
     /// What to report for extensions the context does not define (unknown
     /// modifier extensions are always an error).
     pub unknown_extensions: UnknownExtensions,
+    /// Report a QuestionnaireResponse whose Questionnaire is unknown as an
+    /// error (default: a warning).
+    pub unknown_questionnaire_is_error: bool,
     /// Extra profiles (canonical URLs) the top-level resource must conform to.
     pub profiles: Vec<String>,
     /// Maximum nesting depth of the JSON input.
@@ -62,6 +66,7 @@ impl Context {
     pub fn validate_node(&self, node: &Node, options: &ValidationOptions) -> OperationOutcome {
         let mut w = walk::Walker::new(self);
         w.set_unknown_extensions(options.unknown_extensions);
+        w.set_unknown_questionnaire_is_error(options.unknown_questionnaire_is_error);
         w.validate_resource(node, None, &options.profiles);
         let mut issues = w.into_issues();
         // The same finding can come from the base pass and a profile pass

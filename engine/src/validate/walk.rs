@@ -33,6 +33,7 @@ pub(super) struct Walker<'a> {
     resources: Vec<&'a Node>,
     unknown_extensions: super::UnknownExtensions,
     conformance: super::references::ConformanceCache,
+    unknown_questionnaire_is_error: bool,
 }
 
 /// One JSON property matched to an element.
@@ -59,7 +60,16 @@ impl<'a> Walker<'a> {
             resources: Vec::new(),
             unknown_extensions: super::UnknownExtensions::default(),
             conformance: Default::default(),
+            unknown_questionnaire_is_error: false,
         }
+    }
+
+    pub fn set_unknown_questionnaire_is_error(&mut self, e: bool) {
+        self.unknown_questionnaire_is_error = e;
+    }
+
+    pub fn unknown_questionnaire_is_error(&self) -> bool {
+        self.unknown_questionnaire_is_error
     }
 
     pub fn conformance_cache(&self) -> super::references::ConformanceCache {
@@ -111,6 +121,7 @@ impl<'a> Walker<'a> {
             resources: self.resources.clone(),
             unknown_extensions: super::UnknownExtensions::Ignore,
             conformance: self.conformance.clone(),
+            unknown_questionnaire_is_error: false,
         }
     }
 
@@ -260,6 +271,9 @@ impl<'a> Walker<'a> {
         self.walk_object(node, sid, 0, true);
         if rt == "Bundle" {
             super::bundle::check_bundle(self, node);
+        }
+        if rt == "QuestionnaireResponse" {
+            super::questionnaire::check(self, node);
         }
 
         // Profiles from meta.profile, then the caller's.
