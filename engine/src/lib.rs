@@ -9,5 +9,6 @@
 //! (see the `shinny-packages` crate for the disk cache and registry), which
 //! keeps it buildable for `wasm32-unknown-unknown`.
 
+pub mod fhirpath;
 pub mod json;
 pub mod outcome;

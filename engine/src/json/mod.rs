@@ -11,7 +11,9 @@ mod parser;
 pub use parser::{parse, parse_with_limits, Limits, ParseError};
 
 /// A 1-based line and column (columns count Unicode scalar values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Pos {
     /// 1-based line.
     pub line: u32,

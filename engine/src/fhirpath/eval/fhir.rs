@@ -1,0 +1,225 @@
+//! FHIR additions (FHIR R4 §2.6.3 / fhirpath.html): extension, hasValue,
+//! getValue, resolve, memberOf, conformsTo, htmlChecks.
+
+use super::{typed_root, Call, R};
+use crate::fhirpath::host::ResolveContext;
+use crate::fhirpath::value::Item;
+use crate::json::Node;
+
+pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
+    Some(match name {
+        "extension" => (|| {
+            let url = c.str_arg(0)?;
+            let exts = c.ev.navigate(c.inp, "extension", c.pos)?;
+            Ok(match url {
+                None => vec![],
+                Some(u) => exts
+                    .into_iter()
+                    .filter(|e| {
+                        e.json().and_then(|n| n.get("url")).and_then(Node::as_str)
+                            == Some(u.as_str())
+                    })
+                    .collect(),
+            })
+        })(),
+        "hasValue" => Ok(vec![Item::Boolean(match c.inp {
+            [Item::Node(n)] => n
+                .node
+                .is_some_and(|v| v.as_object().is_none() && v.as_array().is_none()),
+            [] => false,
+            [_] => true,
+            _ => false,
+        })]),
+        "getValue" => Ok(match c.inp {
+            [one @ Item::Node(n)] if n.node.is_some_and(|v| v.as_object().is_none()) => {
+                one.to_system().into_iter().collect()
+            }
+            _ => vec![],
+        }),
+        "resolve" => {
+            let ctx = ResolveContext {
+                resource: c.ev.input.resource,
+                root: c.ev.input.root_resource,
+            };
+            let mut out = Vec::new();
+            for it in c.inp {
+                let r = match it.to_system() {
+                    Some(Item::String(s)) => Some(s),
+                    _ => it
+                        .json()
+                        .and_then(|n| n.get("reference"))
+                        .and_then(Node::as_str)
+                        .map(str::to_string),
+                };
+                if let Some(r) = r {
+                    if let Some(found) = c.ev.host.resolve(&r, &ctx) {
+                        out.push(typed_root(found));
+                    }
+                }
+            }
+            Ok(out)
+        }
+        "memberOf" => (|| {
+            let Some(url) = c.str_arg(0)? else {
+                return Ok(vec![]);
+            };
+            Ok(match c.inp {
+                [one] => {
+                    c.ev.host
+                        .member_of(one, &url)
+                        .map(Item::Boolean)
+                        .into_iter()
+                        .collect()
+                }
+                [] => vec![],
+                _ => return Err(c.err("memberOf() needs a single item")),
+            })
+        })(),
+        "conformsTo" => (|| {
+            let Some(url) = c.str_arg(0)? else {
+                return Ok(vec![]);
+            };
+            let mut out = Vec::new();
+            for it in c.inp {
+                let v = match c.ev.host.conforms_to(it, &url) {
+                    Some(v) => v,
+                    None => match url.strip_prefix("http://hl7.org/fhir/StructureDefinition/") {
+                        Some(t) if c.ev.model.is_none_or(|m| m.is_type(t)) => match it {
+                            Item::Node(n) => match c.ev.model {
+                                Some(m) => m.is_subtype(&n.type_name, t),
+                                None => &*n.type_name == t,
+                            },
+                            _ => false,
+                        },
+                        _ => return Err(c.err(format!("cannot check conformance to {url}"))),
+                    },
+                };
+                out.push(Item::Boolean(v));
+            }
+            Ok(out)
+        })(),
+        "htmlChecks" => Ok(vec![Item::Boolean(match c.inp {
+            [one] => one
+                .to_system()
+                .is_some_and(|v| matches!(v, Item::String(s) if html_ok(&s))),
+            _ => false,
+        })]),
+        "checkModifiers" => Ok(c.inp.to_vec()),
+        _ => return None,
+    })
+}
+
+/// Elements allowed in narrative (HTML 4 basic formatting, links, images, tables).
+const ALLOWED: &[&str] = &[
+    "a",
+    "abbr",
+    "acronym",
+    "address",
+    "area",
+    "b",
+    "bdo",
+    "big",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "kbd",
+    "li",
+    "map",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "samp",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "s",
+    "strike",
+    "center",
+    "font",
+    "label",
+];
+
+/// txt-1 and txt-2: only allowed elements, no scripting attributes, and
+/// some non-whitespace text (or an image).
+pub(crate) fn html_ok(x: &str) -> bool {
+    let mut rest = x;
+    let mut has_content = false;
+    while let Some(lt) = rest.find('<') {
+        if !rest[..lt].trim().is_empty() {
+            has_content = true;
+        }
+        rest = &rest[lt + 1..];
+        if let Some(r) = rest.strip_prefix("!--") {
+            match r.find("-->") {
+                Some(e) => rest = &r[e + 3..],
+                None => return false,
+            }
+            continue;
+        }
+        let Some(gt) = rest.find('>') else {
+            return false;
+        };
+        let tag = &rest[..gt];
+        rest = &rest[gt + 1..];
+        if tag.starts_with('/') || tag.starts_with('?') || tag.starts_with('!') {
+            continue;
+        }
+        let tag = tag.trim_end_matches('/');
+        let mut parts = tag.split_whitespace();
+        let name = parts.next().unwrap_or("").to_ascii_lowercase();
+        let name = name.strip_prefix("xhtml:").unwrap_or(&name);
+        if !ALLOWED.contains(&name) {
+            return false;
+        }
+        if name == "img" {
+            has_content = true;
+        }
+        let lower = tag.to_ascii_lowercase();
+        for attr in lower.split_whitespace().skip(1) {
+            let an = attr.split('=').next().unwrap_or("");
+            if an.starts_with("on") {
+                return false;
+            }
+        }
+        if lower.contains("javascript:") {
+            return false;
+        }
+    }
+    if !rest.trim().is_empty() {
+        has_content = true;
+    }
+    has_content
+}
