@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use shinny_engine::fhirpath::{compile, CompileOptions, EvalInput, Environment};
-//! let node = shinny_engine::json::parse(r#"{"resourceType":"Patient","active":true}"#).unwrap();
+//! let node = shinny_engine::json::parse(br#"{"resourceType":"Patient","active":true}"#).unwrap();
 //! let expr = compile("Patient.active", &CompileOptions::default()).unwrap();
 //! let out = expr.evaluate(&EvalInput::resource(&node), &Environment::default()).unwrap();
 //! assert_eq!(out.len(), 1);

@@ -1,7 +1,7 @@
 //! Conversion functions (§5.5) and `iif`.
 
 use super::{Call, Frame, R};
-use crate::fhirpath::datetime::{Temporal, TemporalKind, DAY};
+use crate::fhirpath::datetime::{TemporalKind, DAY};
 use crate::fhirpath::decimal::Decimal;
 use crate::fhirpath::quantity::Quantity as Q;
 use crate::fhirpath::quantity::{calendar_keyword, Quantity};

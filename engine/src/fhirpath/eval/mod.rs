@@ -229,7 +229,7 @@ impl<'e, 'a> Ev<'e, 'a> {
                 })
                 .cloned()
                 .collect();
-            if !matching.is_empty() || self.model.is_none_or(|m| m.is_type(name)) {
+            if !matching.is_empty() || self.model.is_some_and(|m| m.is_type(name)) {
                 return Ok(matching);
             }
         }
