@@ -126,6 +126,7 @@ fn official_render(it: &Item<'_>) -> (String, String) {
             }
         }
         Item::Quantity(q) => ("Quantity".into(), q.render()),
+        Item::Type(ns, n) => ("TypeInfo".into(), format!("{ns}.{n}")),
     }
 }
 

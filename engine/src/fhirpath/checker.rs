@@ -99,6 +99,13 @@ const FUNCTIONS: &[(&str, usize, usize, bool, Res)] = &[
     ("conformsTo", 1, 1, false, Res::Other),
     ("htmlChecks", 0, 0, false, Res::Other),
     ("checkModifiers", 1, 1, false, Res::Same),
+    ("lowBoundary", 0, 1, false, Res::Other),
+    ("highBoundary", 0, 1, false, Res::Other),
+    ("precision", 0, 0, false, Res::Other),
+    ("comparable", 1, 1, false, Res::Other),
+    ("type", 0, 0, false, Res::Other),
+    ("sort", 0, 8, true, Res::Same),
+    ("matchesFull", 1, 1, false, Res::Str),
 ];
 
 /// What a function returns, statically.
@@ -189,13 +196,10 @@ impl Checker<'_> {
             if let Some(ci) = model.child(t, name) {
                 out.extend(ci.types.iter().cloned());
             } else if resolve_key(model, t, name).is_some() {
-                if self.strict {
-                    return Err(FhirPathError::semantic(
-                        pos,
-                        format!("choice element must be accessed by its base name, not '{name}'"),
-                    ));
-                }
-                return Ok(None);
+                return Err(FhirPathError::semantic(
+                    pos,
+                    format!("choice element must be accessed by its base name, not '{name}'"),
+                ));
             }
         }
         if out.is_empty() && !types.is_empty() {
@@ -263,7 +267,10 @@ impl Checker<'_> {
                     let t = if let ExprKind::TypeArg(spec) = &a.kind {
                         self.type_spec(spec, a.pos)?;
                         None
-                    } else if lambda && i == 0 || name == "select" || name == "trace" && i == 1 {
+                    } else if lambda && (i == 0 || name == "sort")
+                        || name == "select"
+                        || name == "trace" && i == 1
+                    {
                         self.visit(a, &inp, &inp)?
                     } else if name == "iif" {
                         if i == 0

@@ -51,7 +51,8 @@ fn num(s: &str, len: usize) -> Option<(i64, &str)> {
     Some((s[..len].parse().ok()?, &s[len..]))
 }
 
-fn days_in_month(y: i64, m: i64) -> i64 {
+/// Days in a month of a year (Gregorian).
+pub fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -283,6 +284,15 @@ impl Temporal {
     /// Seconds and milliseconds count as one precision.
     pub fn compare(&self, o: &Temporal) -> Option<Ordering> {
         if (self.kind == TemporalKind::Time) != (o.kind == TemporalKind::Time) {
+            return None;
+        }
+        if self.kind == TemporalKind::DateTime
+            && o.kind == TemporalKind::DateTime
+            && self.precision >= HOUR
+            && o.precision >= HOUR
+            && self.tz.is_some() != o.tz.is_some()
+        {
+            // One zoned, one local: the offset between them is unknown.
             return None;
         }
         let (a, b) = if self.tz.is_some() && o.tz.is_some() {

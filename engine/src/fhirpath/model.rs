@@ -236,6 +236,9 @@ impl SnapshotModel {
                     e.base = Some(Arc::from(code.as_str()));
                     e.kind = Some(TypeKind::Complex);
                     types.push(Arc::from(path));
+                } else if kind == TypeKind::Resource && name == "id" && parent == type_name {
+                    // Resource.id is declared System.String but is an `id`.
+                    types.push(Arc::from("id"));
                 } else {
                     types.push(Arc::from(code.as_str()));
                 }

@@ -37,6 +37,8 @@ pub enum Item<'a> {
     Temporal(Temporal),
     /// System.Quantity
     Quantity(Quantity),
+    /// A type descriptor from `type()`: namespace and name.
+    Type(&'static str, String),
 }
 
 /// FHIR primitive type names.
@@ -96,6 +98,7 @@ impl<'a> Item<'a> {
                 .into(),
             ),
             Item::Quantity(_) => ("System", "Quantity".into()),
+            Item::Type(..) => ("System", "SimpleTypeInfo".into()),
         }
     }
 
@@ -119,6 +122,7 @@ impl<'a> Item<'a> {
             Item::Decimal(d) => return Some(Item::Decimal(*d)),
             Item::Temporal(t) => return Some(Item::Temporal(t.clone())),
             Item::Quantity(q) => return Some(Item::Quantity(q.clone())),
+            Item::Type(..) => return None,
         };
         let node = n.node?;
         let t = &*n.type_name;
@@ -194,7 +198,7 @@ impl<'a> Item<'a> {
             Item::Decimal(d) => d.to_string(),
             Item::Temporal(t) => t.render(),
             Item::Quantity(q) => q.render(),
-            Item::Node(_) => return None,
+            Item::Node(_) | Item::Type(..) => return None,
         })
     }
 }

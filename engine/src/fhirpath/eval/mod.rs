@@ -1,5 +1,6 @@
 //! Evaluation of a parsed expression over `json::Node` trees.
 
+mod boundary;
 mod combining;
 mod conversion;
 mod existence;
@@ -304,8 +305,17 @@ impl<'e, 'a> Ev<'e, 'a> {
     }
 
     fn child_named(&self, it: &Item<'a>, name: &str, out: &mut Coll<'a>) {
-        let Item::Node(n) = it else {
-            return;
+        let n = match it {
+            Item::Node(n) => n,
+            Item::Type(ns, t) => {
+                match name {
+                    "namespace" => out.push(Item::String(ns.to_string())),
+                    "name" => out.push(Item::String(t.clone())),
+                    _ => {}
+                }
+                return;
+            }
+            _ => return,
         };
         let members = match n.node.and_then(Node::as_object) {
             Some(m) => m,
@@ -495,6 +505,8 @@ impl<'e, 'a> Ev<'e, 'a> {
                 } else {
                     let t: &str = &n.type_name;
                     match self.model {
+                        // FHIR primitives are distinct types (`code` is not `string`).
+                        Some(_) if super::value::is_fhir_primitive(t) => t == name,
                         Some(m) => {
                             m.is_subtype(t, name)
                                 || (t.contains('.')
@@ -541,6 +553,7 @@ impl<'e, 'a> Ev<'e, 'a> {
             .or_else(|| tree::call(&c, name))
             .or_else(|| utility::call(&c, name))
             .or_else(|| fhir::call(&c, name))
+            .or_else(|| boundary::call(&c, name))
             .or_else(|| ops::call(&c, name));
         if let Some(r) = r {
             return r;

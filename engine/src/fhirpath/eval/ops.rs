@@ -68,7 +68,12 @@ pub(crate) fn equals(a: &Item<'_>, b: &Item<'_>) -> Option<bool> {
                 Some(Decimal::from_i64(x) == y)
             }
             (Item::Decimal(x), Item::Decimal(y)) => Some(x == y),
-            (Item::Temporal(x), Item::Temporal(y)) => x.compare(&y).map(|o| o == Ordering::Equal),
+            (Item::Temporal(x), Item::Temporal(y)) => {
+                if (x.kind == TemporalKind::Time) != (y.kind == TemporalKind::Time) {
+                    return Some(false);
+                }
+                x.compare(&y).map(|o| o == Ordering::Equal)
+            }
             (Item::Quantity(x), Item::Quantity(y)) => {
                 x.compare(&y, true).map(|o| o == Ordering::Equal)
             }
@@ -100,7 +105,11 @@ pub(crate) fn equivalent(a: &Item<'_>, b: &Item<'_>) -> bool {
             }
             (Item::Decimal(x), Item::Decimal(y)) => dec_equiv(x, y),
             (Item::Temporal(x), Item::Temporal(y)) => x.compare(&y) == Some(Ordering::Equal),
-            (Item::Quantity(x), Item::Quantity(y)) => x.compare(&y, false) == Some(Ordering::Equal),
+            (Item::Quantity(x), Item::Quantity(y)) => match y.convert_to(&x.unit) {
+                Some(y) => dec_equiv(x.value, y.value),
+                // calendar year/month against UCUM a/mo
+                None => x.compare(&y, false) == Some(Ordering::Equal),
+            },
             (x, y) => equals(&x, &y) == Some(true),
         },
         (None, None) => matches!((a.json(), b.json()), (Some(x), Some(y)) if json_eq(x, y)),

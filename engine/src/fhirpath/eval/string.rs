@@ -35,7 +35,8 @@ fn s<'a>(v: String) -> R<'a> {
 pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     if !matches!(
         name,
-        "indexOf"
+        "matchesFull"
+            | "indexOf"
             | "substring"
             | "startsWith"
             | "endsWith"
@@ -136,6 +137,14 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                     return Ok(vec![]);
                 };
                 Ok(vec![Item::Boolean(regex(&pat, c.pos)?.is_match(&input))])
+            }
+            "matchesFull" => {
+                let Some(pat) = c.str_arg(0)? else {
+                    return Ok(vec![]);
+                };
+                Ok(vec![Item::Boolean(
+                    regex(&format!("^(?:{pat})$"), c.pos)?.is_match(&input),
+                )])
             }
             "replaceMatches" => {
                 let (Some(pat), Some(rep)) = (c.str_arg(0)?, c.str_arg(1)?) else {

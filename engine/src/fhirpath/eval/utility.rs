@@ -1,8 +1,11 @@
 //! Utility functions (§5.9): trace, now/today/timeOfDay, not, aggregate.
 
+use super::ops::compare;
 use super::{Call, R};
 use crate::fhirpath::datetime::{Temporal, TemporalKind, DAY, HOUR, MILLI};
+use crate::fhirpath::parser::ExprKind;
 use crate::fhirpath::value::Item;
+use std::cmp::Ordering;
 
 /// The current UTC time as (days since epoch, milliseconds of day).
 #[cfg(not(target_arch = "wasm32"))]
@@ -74,6 +77,20 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             }
             Ok(vec![Item::Temporal(t)])
         })(),
+        "type" => Ok(c
+            .inp
+            .iter()
+            .map(|it| {
+                let (ns, name) = it.type_info();
+                let name = if name.contains('.') {
+                    "BackboneElement".to_string()
+                } else {
+                    name
+                };
+                Item::Type(ns, name)
+            })
+            .collect()),
+        "sort" => sort(c),
         "not" => (|| {
             Ok(match c.ev.singleton_bool(c.inp, c.pos)? {
                 Some(b) => vec![Item::Boolean(!b)],
@@ -91,4 +108,50 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         })(),
         _ => return None,
     })
+}
+
+/// `sort(key, ...)`: stable sort by the keys; a key written `-expr` sorts
+/// descending.
+fn sort<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
+    let mut keyed = Vec::with_capacity(c.inp.len());
+    for (i, it) in c.inp.iter().enumerate() {
+        let mut keys = Vec::new();
+        if c.args.is_empty() {
+            keys.push((vec![it.clone()], false));
+        }
+        for a in c.args {
+            let (e, desc) = match &a.kind {
+                ExprKind::Neg(inner) => (&**inner, true),
+                _ => (a, false),
+            };
+            keys.push((c.ev.lambda(e, it, i, None)?, desc));
+        }
+        keyed.push((keys, it.clone()));
+    }
+    let mut err = None;
+    keyed.sort_by(|(ka, _), (kb, _)| {
+        for ((a, desc), (b, _)) in ka.iter().zip(kb) {
+            let o = match (a.first(), b.first()) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Less,
+                (Some(_), None) => Ordering::Greater,
+                (Some(x), Some(y)) => match compare(x, y, c.pos) {
+                    Ok(o) => o.unwrap_or(Ordering::Equal),
+                    Err(e) => {
+                        err.get_or_insert(e);
+                        Ordering::Equal
+                    }
+                },
+            };
+            let o = if *desc { o.reverse() } else { o };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    Ok(keyed.into_iter().map(|(_, it)| it).collect())
 }
