@@ -132,19 +132,25 @@ const SYSTEM_TYPES: [&str; 9] = [
 struct Checker<'m> {
     model: Option<&'m dyn ModelInfo>,
     strict: bool,
+    /// Unknown element names outside strict mode (published packages have
+    /// a few, e.g. `cid-0` on ChargeItemDefinition.name).
+    warnings: std::cell::RefCell<Vec<FhirPathError>>,
 }
 
-/// Runs the static checks.
-pub(super) fn check(e: &Expr, opts: &CompileOptions) -> Result<(), FhirPathError> {
+/// Runs the static checks; returns warnings (errors that strict mode
+/// would raise).
+pub(super) fn check(e: &Expr, opts: &CompileOptions) -> Result<Vec<FhirPathError>, FhirPathError> {
     let ck = Checker {
         model: opts.model.as_deref(),
         strict: opts.strict,
+        warnings: Default::default(),
     };
     let ctx: Types = match (&opts.context_type, ck.model) {
         (Some(t), Some(m)) if m.is_type(t) => Some(vec![Arc::from(t.as_str())]),
         _ => None,
     };
-    ck.visit(e, &ctx, &ctx).map(|_| ())
+    ck.visit(e, &ctx, &ctx)?;
+    Ok(ck.warnings.into_inner())
 }
 
 impl Checker<'_> {
@@ -204,10 +210,14 @@ impl Checker<'_> {
         }
         if out.is_empty() && !types.is_empty() {
             let list: Vec<&str> = types.iter().map(|t| &**t).collect();
-            return Err(FhirPathError::semantic(
+            let err = FhirPathError::semantic(
                 pos,
                 format!("'{name}' is not an element of {}", list.join(" | ")),
-            ));
+            );
+            if self.strict {
+                return Err(err);
+            }
+            self.warnings.borrow_mut().push(err);
         }
         Ok(Some(out))
     }
@@ -364,6 +374,10 @@ impl Checker<'_> {
                 }
             }
             ExprKind::This => this.clone(),
+            ExprKind::Scoped(t, inner) => {
+                let ts = self.visit(t, focus, this)?;
+                self.visit(inner, &ts, &ts)?
+            }
             _ => None,
         })
     }

@@ -72,8 +72,23 @@ fn read_quoted(
                         .collect();
                     let code =
                         u32::from_str_radix(&hex, 16).map_err(|_| err(i, "bad \\u escape"))?;
-                    out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
                     i += 4;
+                    // A UTF-16 surrogate pair spells one character.
+                    let low: String = chars
+                        .get(i + 3..i + 7)
+                        .map(|s| s.iter().collect())
+                        .unwrap_or_default();
+                    let pair = (0xD800..0xDC00).contains(&code)
+                        && chars.get(i + 1) == Some(&'\\')
+                        && chars.get(i + 2) == Some(&'u');
+                    match u32::from_str_radix(&low, 16) {
+                        Ok(lo) if pair && (0xDC00..0xE000).contains(&lo) => {
+                            let c = 0x10000 + ((code - 0xD800) << 10) + (lo - 0xDC00);
+                            out.push(char::from_u32(c).unwrap_or('\u{fffd}'));
+                            i += 6;
+                        }
+                        _ => out.push(char::from_u32(code).unwrap_or('\u{fffd}')),
+                    }
                 }
                 _ => return Err(err(i, format!("unknown escape \\{e}"))),
             }

@@ -89,9 +89,9 @@ pub struct CompileOptions {
     /// such as `Patient.contact`) for static checking; `None` skips checks
     /// that depend on it.
     pub context_type: Option<String>,
-    /// Strict mode: unknown element names on known types are errors even
-    /// without a context type, and `x.valueQuantity` style access of
-    /// choice elements is rejected.
+    /// Strict mode: element names unknown for the static type are errors
+    /// (otherwise they are reported by [`Expression::warnings`] and
+    /// evaluate to empty).
     pub strict: bool,
 }
 
@@ -101,6 +101,7 @@ pub struct Expression {
     src: Arc<str>,
     ast: Arc<Expr>,
     model: Option<Arc<dyn ModelInfo>>,
+    warnings: Arc<[FhirPathError]>,
 }
 
 impl std::fmt::Debug for Expression {
@@ -114,11 +115,12 @@ impl std::fmt::Debug for Expression {
 /// Parses and checks an expression.
 pub fn compile(src: &str, opts: &CompileOptions) -> Result<Expression, FhirPathError> {
     let ast = parser::parse(src)?;
-    checker::check(&ast, opts)?;
+    let warnings = checker::check(&ast, opts)?;
     Ok(Expression {
         src: Arc::from(src),
         ast: Arc::new(ast),
         model: opts.model.clone(),
+        warnings: Arc::from(warnings),
     })
 }
 
@@ -185,6 +187,12 @@ impl Expression {
     /// The source text.
     pub fn source(&self) -> &str {
         &self.src
+    }
+
+    /// Problems found by static checking that strict mode would reject
+    /// (element names unknown for the static type, which evaluate to empty).
+    pub fn warnings(&self) -> &[FhirPathError] {
+        &self.warnings
     }
 
     /// The syntax tree.

@@ -154,6 +154,10 @@ impl SnapshotModel {
         let Some(type_name) = sd.get("type").and_then(|v| v.as_str()) else {
             return;
         };
+        if sd.get("kind").and_then(|v| v.as_str()) == Some("logical") {
+            // Logical models (Definition, Event, ...) are not instance types.
+            return;
+        }
         let kind = match sd.get("kind").and_then(|v| v.as_str()) {
             Some("primitive-type") => TypeKind::Primitive,
             Some("resource") => TypeKind::Resource,

@@ -107,6 +107,9 @@ pub enum ExprKind {
     Call(Option<Box<Expr>>, String, Vec<Expr>),
     /// A type argument of `is()`, `as()`, `ofType()`.
     TypeArg(TypeSpec),
+    /// `target.(expr)`: `expr` evaluated with `target` as its focus (an
+    /// extension of the HL7 Java engine used by published IGs).
+    Scoped(Box<Expr>, Box<Expr>),
     /// `target[index]`
     Indexer(Box<Expr>, Box<Expr>),
     /// `-x` (`+x` is dropped)
@@ -312,6 +315,16 @@ impl Parser {
             match t.tok {
                 Tok::Op(".") => {
                     self.next();
+                    if self.peek().tok == Tok::Op("(") {
+                        let p = self.next().pos;
+                        let inner = self.expr(0)?;
+                        self.expect(")")?;
+                        e = Expr {
+                            kind: ExprKind::Scoped(Box::new(e), Box::new(inner)),
+                            pos: p,
+                        };
+                        continue;
+                    }
                     let nt = self.next();
                     let name = match nt.tok {
                         Tok::Ident(n, _) => n,

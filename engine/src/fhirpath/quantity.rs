@@ -259,6 +259,15 @@ impl Quantity {
         if self.unit == o.unit {
             return Some(self.value.cmp_num(&o.value));
         }
+        // Calendar years are exactly twelve calendar months.
+        let months = |q: &Quantity| match q.unit.as_str() {
+            "year" => q.value.mul(Decimal::from_i64(12)),
+            "month" => Some(q.value),
+            _ => None,
+        };
+        if let (Some(a), Some(b)) = (months(self), months(o)) {
+            return Some(a.cmp_num(&b));
+        }
         if strict && (is_calendar_inexact(&self.unit) || is_calendar_inexact(&o.unit)) {
             return None;
         }

@@ -40,11 +40,23 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         let Some(v) = c.single()? else {
             return Ok(vec![]);
         };
-        if name == "abs" {
-            if let Item::Quantity(mut q) = v {
-                q.value = q.value.abs();
-                return Ok(vec![Item::Quantity(q)]);
-            }
+        if let Item::Quantity(mut q) = v {
+            // Rounding-type functions keep the unit.
+            q.value = match name {
+                "abs" => q.value.abs(),
+                "ceiling" => q.value.ceiling(),
+                "floor" => q.value.floor(),
+                "truncate" => q.value.truncate(),
+                "round" => {
+                    let p = c.int_arg(0)?.unwrap_or(0);
+                    if p < 0 {
+                        return Err(c.err("round() precision must be >= 0"));
+                    }
+                    q.value.round(p as u32)
+                }
+                _ => return Err(c.err(format!("{name}() needs a number"))),
+            };
+            return Ok(vec![Item::Quantity(q)]);
         }
         let x = num(&v).ok_or_else(|| c.err(format!("{name}() needs a number")))?;
         match name {

@@ -46,6 +46,15 @@ pub(crate) struct Ev<'e, 'a> {
     depth: Cell<usize>,
 }
 
+/// Drops primitives that have no value (only an `_x` extension): they
+/// count as items for indexing but as empty for singleton operations.
+pub(crate) fn strip_nulls<'a>(c: &[Item<'a>]) -> Vec<Item<'a>> {
+    c.iter()
+        .filter(|i| !matches!(i, Item::Node(n) if n.node.is_none_or(|v| v.value == Value::Null)))
+        .cloned()
+        .collect()
+}
+
 /// Types a resource root by its `resourceType`.
 pub(crate) fn typed_root(node: &Node) -> Item<'_> {
     let t = node
@@ -143,6 +152,15 @@ impl<'e, 'a> Ev<'e, 'a> {
                     Some(t) => self.eval(t, focus, fr)?,
                 };
                 self.call(name, &inp, args, fr, e.pos)?
+            }
+            ExprKind::Scoped(t, inner) => {
+                let base = self.eval(t, focus, fr)?;
+                let scope = Frame {
+                    this: &base,
+                    index: fr.index,
+                    total: fr.total,
+                };
+                self.eval(inner, &base, &scope)?
             }
             ExprKind::Indexer(t, idx) => {
                 let base = self.eval(t, focus, fr)?;
@@ -335,6 +353,9 @@ impl<'e, 'a> Ev<'e, 'a> {
         let t = &n.type_name;
         if let Some(model) = self.model.filter(|m| !t.is_empty() && m.is_type(t)) {
             let Some(ci) = model.child(t, name) else {
+                if name == "resourceType" {
+                    Self::push_member(members, name, &Arc::from("string"), out);
+                }
                 return;
             };
             if ci.choice {
@@ -447,8 +468,17 @@ impl<'e, 'a> Ev<'e, 'a> {
         c: &[Item<'a>],
         pos: usize,
     ) -> Result<Option<String>, FhirPathError> {
-        match c {
+        match strip_nulls(c).as_slice() {
             [] => Ok(None),
+            // FHIR primitives as their JSON text (dates keep what was written).
+            [Item::Node(NodeItem {
+                node:
+                    Some(Node {
+                        value: Value::String(s),
+                        ..
+                    }),
+                ..
+            })] => Ok(Some(s.to_string())),
             [one] => match one.to_system() {
                 Some(Item::String(s)) => Ok(Some(s)),
                 _ => Err(FhirPathError::exec(pos, "expected a string")),
@@ -467,7 +497,7 @@ impl<'e, 'a> Ev<'e, 'a> {
         c: &[Item<'a>],
         pos: usize,
     ) -> Result<Option<bool>, FhirPathError> {
-        match c {
+        match strip_nulls(c).as_slice() {
             [] => Ok(None),
             [one] => Ok(Some(match one.to_system() {
                 Some(Item::Boolean(b)) => b,
@@ -594,7 +624,7 @@ impl<'a> Call<'_, '_, '_, 'a> {
 
     /// The input as a single System value (`None` when empty).
     pub fn single(&self) -> Result<Option<Item<'a>>, FhirPathError> {
-        match self.inp {
+        match strip_nulls(self.inp).as_slice() {
             [] => Ok(None),
             [one] => Ok(Some(
                 one.to_system()

@@ -57,9 +57,33 @@ pub(crate) fn distinct<'a>(items: Coll<'a>) -> Coll<'a> {
         .collect()
 }
 
+/// A number next to a quantity acts as a quantity with unit `'1'`.
+type Pair = (Option<Item<'static>>, Option<Item<'static>>);
+fn promote(a: Option<Item<'static>>, b: Option<Item<'static>>) -> Pair {
+    let q = |v: &Item<'static>| match v {
+        Item::Integer(i) => Some(Item::Quantity(crate::fhirpath::quantity::Quantity {
+            value: Decimal::from_i64(*i),
+            unit: "1".into(),
+        })),
+        Item::Decimal(d) => Some(Item::Quantity(crate::fhirpath::quantity::Quantity {
+            value: *d,
+            unit: "1".into(),
+        })),
+        _ => None,
+    };
+    match (&a, &b) {
+        (Some(x @ (Item::Integer(_) | Item::Decimal(_))), Some(Item::Quantity(_))) => (q(x), b),
+        (Some(Item::Quantity(_)), Some(y @ (Item::Integer(_) | Item::Decimal(_)))) => {
+            let y = q(y);
+            (a, y)
+        }
+        _ => (a, b),
+    }
+}
+
 /// `=` on single items; `None` is "unknown" (empty result).
 pub(crate) fn equals(a: &Item<'_>, b: &Item<'_>) -> Option<bool> {
-    match (a.to_system(), b.to_system()) {
+    match promote(a.to_system(), b.to_system()) {
         (Some(x), Some(y)) => match (x, y) {
             (Item::Boolean(x), Item::Boolean(y)) => Some(x == y),
             (Item::String(x), Item::String(y)) => Some(x == y),
@@ -87,10 +111,11 @@ pub(crate) fn equals(a: &Item<'_>, b: &Item<'_>) -> Option<bool> {
     }
 }
 
+/// Equivalence treats every whitespace character alike and ignores case.
 fn normalize_ws(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    s.chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect::<String>()
         .to_lowercase()
 }
 
@@ -167,10 +192,8 @@ pub(crate) fn compare(
     pos: usize,
 ) -> Result<Option<Ordering>, FhirPathError> {
     let bad = || FhirPathError::exec(pos, "cannot compare these types");
-    let (x, y) = (
-        a.to_system().ok_or_else(bad)?,
-        b.to_system().ok_or_else(bad)?,
-    );
+    let (x, y) = promote(a.to_system(), b.to_system());
+    let (x, y) = (x.ok_or_else(bad)?, y.ok_or_else(bad)?);
     Ok(match (x, y) {
         (Item::String(x), Item::String(y)) => Some(x.cmp(&y)),
         (Item::Integer(x), Item::Integer(y)) => Some(x.cmp(&y)),
@@ -189,7 +212,7 @@ pub(crate) fn compare(
 }
 
 fn single<'a>(c: &[Item<'a>], pos: usize) -> Result<Option<Item<'a>>, FhirPathError> {
-    match c {
+    match super::strip_nulls(c).as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(one.clone())),
         _ => Err(FhirPathError::exec(
@@ -449,12 +472,11 @@ pub(crate) fn binary<'a>(
                 return Ok(vec![]);
             };
             let bad = || FhirPathError::exec(pos, "arithmetic on a non-primitive value");
-            arith(
-                op,
-                x.to_system().ok_or_else(bad)?,
-                y.to_system().ok_or_else(bad)?,
-                pos,
-            )
+            let (x, y) = match op {
+                BinOp::Add | BinOp::Sub => promote(x.to_system(), y.to_system()),
+                _ => (x.to_system(), y.to_system()),
+            };
+            arith(op, x.ok_or_else(bad)?, y.ok_or_else(bad)?, pos)
         }
     }
 }
