@@ -256,8 +256,11 @@ impl Checker<'_> {
                     Some(t) => self.visit(t, focus, this)?,
                     None => focus.clone(),
                 };
-                let Some(&(_, min, max, lambda, res)) = FUNCTIONS.iter().find(|f| f.0 == name)
-                else {
+                let family = super::eval::temporal::NAMES
+                    .contains(&name.as_str())
+                    .then_some(("", 0, 0, false, Res::Other));
+                let found = FUNCTIONS.iter().find(|f| f.0 == name).copied().or(family);
+                let Some((_, min, max, lambda, res)) = found else {
                     return Err(FhirPathError::semantic(
                         e.pos,
                         format!("unknown function {name}()"),

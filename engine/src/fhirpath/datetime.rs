@@ -351,9 +351,14 @@ impl Temporal {
         const FACTORS: [i64; 7] = [1, 12, 0, 24, 60, 60, 1000];
         while idx > t.precision {
             if idx == DAY {
-                // days -> months is not exact; drop
-                n = 0;
-                idx = MONTH;
+                // Days to coarser precisions use 30-day months, 365-day years.
+                if t.precision == YEAR {
+                    n /= 365;
+                    idx = YEAR;
+                } else {
+                    n /= 30;
+                    idx = MONTH;
+                }
                 continue;
             }
             n /= FACTORS[idx];

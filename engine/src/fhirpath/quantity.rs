@@ -217,6 +217,25 @@ fn dims_unit(d: &Dims) -> String {
     out
 }
 
+/// Whether a unit is a calendar duration keyword.
+pub fn is_calendar(u: &str) -> bool {
+    CALENDAR.iter().any(|(k, _)| *k == u)
+}
+
+fn calendar_seconds(u: &str) -> Option<Decimal> {
+    Decimal::parse(match u {
+        "year" => "31536000",
+        "month" => "2592000",
+        "week" => "604800",
+        "day" => "86400",
+        "hour" => "3600",
+        "minute" => "60",
+        "second" => "1",
+        "millisecond" => "0.001",
+        _ => return None,
+    })
+}
+
 fn is_calendar_inexact(u: &str) -> bool {
     u == "year" || u == "month"
 }
@@ -236,51 +255,107 @@ impl Quantity {
         }
     }
 
-    /// Converts to `unit` if the dimensions agree.
+    /// Converts to `unit` if the dimensions agree. Calendar durations
+    /// convert among themselves (a year is 12 months or 365 days, a month
+    /// 30 days); to UCUM only from `week` and finer, and never to `a`/`mo`.
     pub fn convert_to(&self, unit: &str) -> Option<Quantity> {
         if self.unit == unit {
             return Some(self.clone());
         }
-        let (f1, d1) = canonical(&self.unit)?;
-        let (f2, d2) = canonical(unit)?;
-        if d1 != d2 {
-            return None;
-        }
+        let value = match (is_calendar(&self.unit), is_calendar(unit)) {
+            (true, true) => match (self.unit.as_str(), unit) {
+                ("year", "month") => self.value.mul(Decimal::from_i64(12))?,
+                ("month", "year") => self.value.div(Decimal::from_i64(12))?,
+                (a, b) => self
+                    .value
+                    .mul(calendar_seconds(a)?)?
+                    .div(calendar_seconds(b)?)?,
+            },
+            (true, false) | (false, true) => {
+                let (cal, ucum) = if is_calendar(&self.unit) {
+                    (self.unit.as_str(), unit)
+                } else {
+                    (unit, self.unit.as_str())
+                };
+                if is_calendar_inexact(cal) || matches!(ucum, "a" | "mo") {
+                    return None;
+                }
+                let (f, d) = canonical(ucum)?;
+                if d.len() != 1 || d.get("s") != Some(&1) {
+                    return None;
+                }
+                let cs = calendar_seconds(cal)?;
+                if is_calendar(&self.unit) {
+                    self.value.mul(cs)?.div(f)?
+                } else {
+                    self.value.mul(f)?.div(cs)?
+                }
+            }
+            (false, false) => {
+                let (f1, d1) = canonical(&self.unit)?;
+                let (f2, d2) = canonical(unit)?;
+                if d1 != d2 {
+                    return None;
+                }
+                self.value.mul(f1)?.div(f2)?
+            }
+        };
         Some(Quantity {
-            value: self.value.mul(f1)?.div(f2)?,
+            value,
             unit: unit.to_string(),
         })
     }
 
     /// Comparison after unit conversion; `None` when not comparable.
-    /// Calendar years/months are only comparable to themselves (`strict`),
-    /// or to their UCUM counterparts for equivalence.
+    /// Calendar years/months compare with UCUM `a`/`mo` only for
+    /// equivalence (`strict == false`).
     pub fn compare(&self, o: &Quantity, strict: bool) -> Option<Ordering> {
-        if self.unit == o.unit {
-            return Some(self.value.cmp_num(&o.value));
+        if let Some(c) = o.convert_to(&self.unit) {
+            return Some(self.value.cmp_num(&c.value));
         }
-        // Calendar years are exactly twelve calendar months.
-        let months = |q: &Quantity| match q.unit.as_str() {
-            "year" => q.value.mul(Decimal::from_i64(12)),
-            "month" => Some(q.value),
-            _ => None,
+        if strict {
+            return None;
+        }
+        let ucum = |u: &str| -> String {
+            match u {
+                "year" => "a".into(),
+                "month" => "mo".into(),
+                u => CALENDAR
+                    .iter()
+                    .find(|(k, _)| *k == u)
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or_else(|| u.to_string()),
+            }
         };
-        if let (Some(a), Some(b)) = (months(self), months(o)) {
-            return Some(a.cmp_num(&b));
+        let a = Quantity {
+            value: self.value,
+            unit: ucum(&self.unit),
+        };
+        let b = Quantity {
+            value: o.value,
+            unit: ucum(&o.unit),
+        };
+        b.convert_to(&a.unit).map(|c| a.value.cmp_num(&c.value))
+    }
+
+    /// The smaller of two compatible units (sums are expressed in it).
+    pub fn finer_unit<'u>(&'u self, o: &'u Quantity) -> &'u str {
+        let one = Quantity {
+            value: Decimal::from_i64(1),
+            unit: self.unit.clone(),
+        };
+        match one.convert_to(&o.unit) {
+            Some(c) if c.value.cmp_num(&Decimal::from_i64(1)) == Ordering::Greater => &o.unit,
+            _ => &self.unit,
         }
-        if strict && (is_calendar_inexact(&self.unit) || is_calendar_inexact(&o.unit)) {
-            return None;
-        }
-        let (f1, d1) = canonical(&self.unit)?;
-        let (f2, d2) = canonical(&o.unit)?;
-        if d1 != d2 {
-            return None;
-        }
-        Some(self.value.mul(f1)?.cmp_num(&o.value.mul(f2)?))
     }
 
     /// Product or quotient with units combined into base units.
+    /// Calendar durations do not multiply (their length is not fixed).
     pub fn mul_div(&self, o: &Quantity, divide: bool) -> Option<Quantity> {
+        if is_calendar(&self.unit) || is_calendar(&o.unit) {
+            return None;
+        }
         let (f1, d1) = canonical(&self.unit)?;
         let (f2, mut d2) = canonical(&o.unit)?;
         let a = self.value.mul(f1)?;
@@ -336,6 +411,7 @@ mod tests {
             q("1", "mg/dL").compare(&q("10", "mg/L"), true),
             Some(Ordering::Equal)
         );
+        assert!(q("1", "year").mul_div(&q("1", "year"), false).is_none());
         let r = q("4.0", "g").mul_div(&q("2.0", "m"), true).unwrap();
         assert_eq!(r.compare(&q("2", "g/m"), true), Some(Ordering::Equal));
         assert_eq!(q("1", "m").mul_div(&q("1", "m"), true).unwrap().unit, "1");

@@ -170,7 +170,18 @@ impl<'a> Item<'a> {
                 let code = node.get("code").and_then(Node::as_str);
                 let system = node.get("system").and_then(Node::as_str);
                 let unit = match (code, system) {
-                    (Some(c), Some("http://unitsofmeasure.org")) => c.to_string(),
+                    // UCUM durations read as calendar durations (as fhirpath.js does).
+                    (Some(c), Some("http://unitsofmeasure.org")) => match c {
+                        "a" => "year".into(),
+                        "mo" => "month".into(),
+                        "wk" => "week".into(),
+                        "d" => "day".into(),
+                        "h" => "hour".into(),
+                        "min" => "minute".into(),
+                        "s" => "second".into(),
+                        "ms" => "millisecond".into(),
+                        c => c.to_string(),
+                    },
                     (Some(c), None) => c.to_string(),
                     _ => node
                         .get("unit")

@@ -10,6 +10,7 @@ mod math;
 pub(crate) mod ops;
 mod string;
 mod subsetting;
+pub(crate) mod temporal;
 mod tree;
 mod utility;
 
@@ -325,6 +326,14 @@ impl<'e, 'a> Ev<'e, 'a> {
     fn child_named(&self, it: &Item<'a>, name: &str, out: &mut Coll<'a>) {
         let n = match it {
             Item::Node(n) => n,
+            Item::Quantity(q) => {
+                match name {
+                    "value" => out.push(Item::Decimal(q.value)),
+                    "unit" | "code" => out.push(Item::String(q.unit.clone())),
+                    _ => {}
+                }
+                return;
+            }
             Item::Type(ns, t) => {
                 match name {
                     "namespace" => out.push(Item::String(ns.to_string())),
@@ -584,6 +593,7 @@ impl<'e, 'a> Ev<'e, 'a> {
             .or_else(|| utility::call(&c, name))
             .or_else(|| fhir::call(&c, name))
             .or_else(|| boundary::call(&c, name))
+            .or_else(|| temporal::call(&c, name))
             .or_else(|| ops::call(&c, name));
         if let Some(r) = r {
             return r;

@@ -1,7 +1,7 @@
 //! Operators: equality, comparison, arithmetic, boolean logic, unions.
 
 use super::{Call, Coll, Ev, Frame, R};
-use crate::fhirpath::datetime::TemporalKind;
+use crate::fhirpath::datetime::{TemporalKind, MILLI, SECOND};
 use crate::fhirpath::decimal::Decimal;
 use crate::fhirpath::parser::{BinOp, Expr, ExprKind, TypeSpec};
 use crate::fhirpath::quantity::calendar_keyword;
@@ -290,6 +290,11 @@ fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usize) -> R<'a>
             })?;
             let n = q.value.truncate().to_i64().ok_or_else(over)?;
             let n = if op == BinOp::Sub { -n } else { n };
+            let mut t = t;
+            if unit == "millisecond" && n % 1000 != 0 && t.precision == SECOND {
+                // Milliseconds make a seconds-precision value more precise.
+                t.precision = MILLI;
+            }
             match t.add(n, unit) {
                 Some(v) => Temporal(v),
                 None => {
@@ -301,7 +306,11 @@ fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usize) -> R<'a>
             }
         }
         (BinOp::Add | BinOp::Sub, Quantity(a), Quantity(b)) => {
-            let b = b.convert_to(&a.unit).ok_or_else(err)?;
+            // The sum is expressed in the finer unit (`7 'd' + 12 'h'` is `180 'h'`).
+            let unit = a.finer_unit(&b).to_string();
+            let (Some(a), Some(b)) = (a.convert_to(&unit), b.convert_to(&unit)) else {
+                return Ok(vec![]);
+            };
             let v = if op == BinOp::Add {
                 a.value.add(b.value)
             } else {
@@ -309,7 +318,7 @@ fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usize) -> R<'a>
             };
             Quantity(crate::fhirpath::quantity::Quantity {
                 value: v.ok_or_else(over)?,
-                unit: a.unit,
+                unit,
             })
         }
         (BinOp::Mul | BinOp::Div, Quantity(a), Quantity(b)) => {
@@ -473,7 +482,7 @@ pub(crate) fn binary<'a>(
             };
             let bad = || FhirPathError::exec(pos, "arithmetic on a non-primitive value");
             let (x, y) = match op {
-                BinOp::Add | BinOp::Sub => promote(x.to_system(), y.to_system()),
+                BinOp::Add | BinOp::Sub | BinOp::Div => promote(x.to_system(), y.to_system()),
                 _ => (x.to_system(), y.to_system()),
             };
             arith(op, x.ok_or_else(bad)?, y.ok_or_else(bad)?, pos)
