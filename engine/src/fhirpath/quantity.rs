@@ -217,6 +217,36 @@ fn dims_unit(d: &Dims) -> String {
     out
 }
 
+fn is_temperature(u: &str) -> bool {
+    matches!(u, "Cel" | "[degF]" | "K")
+}
+
+/// Temperatures convert by offset as well as factor.
+fn to_kelvin(v: Decimal, u: &str) -> Option<Decimal> {
+    let c = Decimal::parse("273.15")?;
+    match u {
+        "K" => Some(v),
+        "Cel" => v.add(c),
+        "[degF]" => v
+            .add(Decimal::parse("459.67")?)?
+            .mul(Decimal::from_i64(5))?
+            .div(Decimal::from_i64(9)),
+        _ => None,
+    }
+}
+
+fn from_kelvin(k: Decimal, u: &str) -> Option<Decimal> {
+    match u {
+        "K" => Some(k),
+        "Cel" => k.sub(Decimal::parse("273.15")?),
+        "[degF]" => k
+            .mul(Decimal::from_i64(9))?
+            .div(Decimal::from_i64(5))?
+            .sub(Decimal::parse("459.67")?),
+        _ => None,
+    }
+}
+
 /// Whether a unit is a calendar duration keyword.
 pub fn is_calendar(u: &str) -> bool {
     CALENDAR.iter().any(|(k, _)| *k == u)
@@ -290,6 +320,10 @@ impl Quantity {
                 } else {
                     self.value.mul(f)?.div(cs)?
                 }
+            }
+            (false, false) if is_temperature(&self.unit) || is_temperature(unit) => {
+                let k = to_kelvin(self.value, &self.unit)?;
+                from_kelvin(k, unit)?
             }
             (false, false) => {
                 let (f1, d1) = canonical(&self.unit)?;

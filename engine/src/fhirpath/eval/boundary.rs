@@ -6,7 +6,7 @@ use crate::fhirpath::datetime::{
     days_in_month, Temporal, TemporalKind, DAY, HOUR, MILLI, MINUTE, MONTH, SECOND, YEAR,
 };
 use crate::fhirpath::decimal::Decimal;
-use crate::fhirpath::quantity::canonical;
+use crate::fhirpath::quantity::Quantity;
 use crate::fhirpath::value::Item;
 
 /// The largest precision a decimal boundary may ask for.
@@ -121,16 +121,25 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             })
         })(),
         "comparable" => (|| {
-            let (Some(Item::Quantity(a)), Some(Item::Quantity(b))) =
-                (c.single()?, c.arg(0)?.first().and_then(|i| i.to_system()))
-            else {
-                return Ok(vec![]);
+            let q = |v: Option<Item<'static>>| match v {
+                Some(Item::Quantity(q)) => Some(q),
+                Some(Item::Integer(i)) => Some(Quantity {
+                    value: Decimal::from_i64(i),
+                    unit: "1".into(),
+                }),
+                Some(Item::Decimal(d)) => Some(Quantity {
+                    value: d,
+                    unit: "1".into(),
+                }),
+                _ => None,
             };
-            let same = match (canonical(&a.unit), canonical(&b.unit)) {
-                (Some((_, x)), Some((_, y))) => x == y,
-                _ => false,
-            };
-            Ok(vec![Item::Boolean(same)])
+            let a = q(c.single()?.and_then(|v| v.to_system()));
+            let b = q(c.arg(0)?.first().and_then(|i| i.to_system()));
+            Ok(match (a, b) {
+                (Some(a), Some(b)) => vec![Item::Boolean(a.convert_to(&b.unit).is_some())],
+                (None, Some(_)) if !c.inp.is_empty() => vec![Item::Boolean(false)],
+                _ => vec![],
+            })
         })(),
         _ => return None,
     })

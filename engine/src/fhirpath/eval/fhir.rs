@@ -23,10 +23,11 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             })
         })(),
         "hasValue" => Ok(vec![Item::Boolean(match c.inp {
+            [Item::Node(n)] if &*n.type_name == "xhtml" => false,
             [Item::Node(n)] => n
                 .node
                 .is_some_and(|v| v.as_object().is_none() && v.as_array().is_none()),
-            [] => false,
+            [] | [Item::Quantity(_)] => false,
             [_] => true,
             _ => false,
         })]),
@@ -34,6 +35,8 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             [one @ Item::Node(n)] if n.node.is_some_and(|v| v.as_object().is_none()) => {
                 one.to_system().into_iter().collect()
             }
+            [Item::Node(_)] | [Item::Quantity(_)] => vec![],
+            [one] => vec![one.clone()],
             _ => vec![],
         }),
         "resolve" => {

@@ -17,7 +17,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             };
             let mut out = Vec::new();
             for it in c.inp {
-                if c.ev.is_type(it, t, c.pos)? {
+                if c.ev.as_type(it, t, c.pos)? {
                     out.push(it.clone());
                 }
             }

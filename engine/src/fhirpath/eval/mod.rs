@@ -189,7 +189,7 @@ impl<'e, 'a> Ev<'e, 'a> {
                 let v = self.eval(inner, focus, fr)?;
                 let mut out = Vec::new();
                 for it in v {
-                    if self.is_type(&it, spec, e.pos)? {
+                    if self.as_type(&it, spec, e.pos)? {
                         out.push(it);
                     }
                 }
@@ -519,12 +519,34 @@ impl<'e, 'a> Ev<'e, 'a> {
         }
     }
 
-    /// Whether `it` is of the named type (or a subtype).
+    /// `is`: whether `it` is of the named type or a subtype (`code` is a
+    /// `string`).
     pub fn is_type(
         &self,
         it: &Item<'a>,
         spec: &TypeSpec,
         pos: usize,
+    ) -> Result<bool, FhirPathError> {
+        self.type_matches(it, spec, pos, false)
+    }
+
+    /// `as`/`ofType`: like [`Ev::is_type`] but FHIR primitives must match
+    /// exactly (the official R4 suite: `gender.as(string)` is empty).
+    pub fn as_type(
+        &self,
+        it: &Item<'a>,
+        spec: &TypeSpec,
+        pos: usize,
+    ) -> Result<bool, FhirPathError> {
+        self.type_matches(it, spec, pos, true)
+    }
+
+    fn type_matches(
+        &self,
+        it: &Item<'a>,
+        spec: &TypeSpec,
+        pos: usize,
+        exact_primitive: bool,
     ) -> Result<bool, FhirPathError> {
         const SYSTEM: [&str; 9] = [
             "Boolean", "String", "Integer", "Decimal", "Date", "DateTime", "Time", "Quantity",
@@ -538,6 +560,11 @@ impl<'e, 'a> Ev<'e, 'a> {
             return Err(FhirPathError::exec(pos, format!("unknown type {name}")));
         }
         Ok(match it {
+            // Untyped JSON (no model): judge by the System value.
+            Item::Node(n) if n.type_name.is_empty() => match it.to_system() {
+                Some(v) => ns != Some("FHIR") && v.type_info().1 == name,
+                None => false,
+            },
             Item::Node(n) => {
                 if ns == Some("System") {
                     false
@@ -545,7 +572,9 @@ impl<'e, 'a> Ev<'e, 'a> {
                     let t: &str = &n.type_name;
                     match self.model {
                         // FHIR primitives are distinct types (`code` is not `string`).
-                        Some(_) if super::value::is_fhir_primitive(t) => t == name,
+                        Some(_) if exact_primitive && super::value::is_fhir_primitive(t) => {
+                            t == name
+                        }
                         Some(m) => {
                             m.is_subtype(t, name)
                                 || (t.contains('.')

@@ -40,11 +40,30 @@ pub(crate) fn item_key(it: &Item<'_>) -> String {
         Some(Item::Integer(i)) => format!("n:{i}"),
         Some(Item::Decimal(d)) => format!("n:{}", d.normalize()),
         Some(Item::Temporal(t)) => format!("t:{}", t.render()),
-        Some(Item::Quantity(q)) => format!("q:{}|{}", q.value.normalize(), q.unit),
+        Some(Item::Quantity(q)) => quantity_key(&q),
         _ => match it.json() {
             Some(n) => format!("j:{}", n.to_serde()),
             None => "x:".into(),
         },
+    }
+}
+
+/// Equal quantities in different units share a key (`3 'min'`, `180 seconds`).
+fn quantity_key(q: &crate::fhirpath::quantity::Quantity) -> String {
+    let base = match q.unit.as_str() {
+        "year" | "month" => q.convert_to("month"),
+        u if crate::fhirpath::quantity::is_calendar(u) => q.convert_to("s"),
+        u => crate::fhirpath::quantity::canonical(u).and_then(|(f, d)| {
+            let unit: Vec<String> = d.iter().map(|(k, e)| format!("{k}{e}")).collect();
+            Some(crate::fhirpath::quantity::Quantity {
+                value: q.value.mul(f)?,
+                unit: unit.join("."),
+            })
+        }),
+    };
+    match base {
+        Some(b) => format!("q:{}|{}", b.value.normalize(), b.unit),
+        None => format!("q:{}|{}", q.value.normalize(), q.unit),
     }
 }
 
@@ -511,7 +530,7 @@ pub(crate) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             let t = spec(c)?;
             match c.inp {
                 [] => Ok(vec![]),
-                [one] => Ok(if c.ev.is_type(one, &t, c.pos)? {
+                [one] => Ok(if c.ev.as_type(one, &t, c.pos)? {
                     vec![one.clone()]
                 } else {
                     vec![]
