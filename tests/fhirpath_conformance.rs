@@ -5,9 +5,7 @@
 //! failures (then review the reasons by hand).
 
 use serde_json::Value as J;
-use shinny_engine::fhirpath::{
-    compile, CompileOptions, Environment, EvalInput, Item, ModelInfo, SnapshotModel,
-};
+use shinny_engine::fhirpath::{compile, CompileOptions, Environment, EvalInput, Item, ModelInfo};
 use shinny_engine::json::{self, Node};
 use shinny_suite::shared_dir;
 use std::collections::{BTreeMap, HashMap};
@@ -363,16 +361,31 @@ fn js_case(
     let result = (|| {
         let mut env = Environment::default();
         for (k, v) in &var_nodes {
-            let item = match &v.value {
-                json::Value::Bool(b) => Item::Boolean(*b),
-                json::Value::String(s) => Item::String(s.to_string()),
-                json::Value::Number(n) if !n.contains('.') => Item::Integer(n.parse().unwrap_or(0)),
-                json::Value::Number(n) => {
-                    Item::Decimal(shinny_engine::fhirpath::decimal::Decimal::parse(n).unwrap())
-                }
-                _ => Item::node(v, Arc::from("")),
+            let values: Vec<&Node> = match &v.value {
+                json::Value::Array(a) => a.iter().collect(),
+                _ => vec![v],
             };
-            env.variables.insert(k.clone(), vec![item]);
+            let items = values
+                .into_iter()
+                .filter_map(|v| {
+                    Some(match &v.value {
+                        json::Value::Null => return None,
+                        json::Value::Bool(b) => Item::Boolean(*b),
+                        json::Value::String(s) => Item::String(s.to_string()),
+                        json::Value::Number(n) if !n.contains('.') => {
+                            Item::Integer(n.parse().unwrap_or(0))
+                        }
+                        json::Value::Number(n) => {
+                            Item::Decimal(shinny_engine::fhirpath::decimal::Decimal::parse(n)?)
+                        }
+                        _ => Item::node(
+                            v,
+                            Arc::from(v.get("resourceType").and_then(Node::as_str).unwrap_or("")),
+                        ),
+                    })
+                })
+                .collect();
+            env.variables.insert(k.clone(), items);
         }
         let mut inp = input.as_ref().map(EvalInput::resource).unwrap_or_default();
         if let Some(c) = t.get("context").and_then(|c| c.as_str()) {

@@ -18,6 +18,9 @@ fn pow10(n: u32) -> Option<i128> {
     10i128.checked_pow(n)
 }
 
+// Arithmetic is checked (returns `Option`), so the std operator traits do
+// not fit; the plain names read best at call sites.
+#[allow(clippy::should_implement_trait)]
 impl Decimal {
     /// Builds from mantissa and scale.
     pub fn new(m: i128, s: u32) -> Self {

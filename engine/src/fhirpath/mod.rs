@@ -162,6 +162,9 @@ impl<'a> EvalInput<'a> {
     }
 }
 
+/// Collected `trace(name)` output: each call's name and rendered items.
+pub type TraceLog = std::cell::RefCell<Vec<(String, Vec<String>)>>;
+
 /// Variables and host hooks for evaluation.
 #[derive(Default)]
 pub struct Environment<'a> {
@@ -170,7 +173,7 @@ pub struct Environment<'a> {
     /// Terminology, profile and reference hooks; defaults when `None`.
     pub host: Option<&'a dyn EvalHost>,
     /// Output of `trace()` calls (name and items rendered), when `Some`.
-    pub trace: Option<std::cell::RefCell<Vec<(String, Vec<String>)>>>,
+    pub trace: Option<TraceLog>,
 }
 
 /// Limits that keep every evaluation bounded.
