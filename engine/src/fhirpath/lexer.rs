@@ -177,7 +177,8 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, FhirPathError> {
             Tok::Special(s)
         } else if c == '%' {
             match chars.get(i + 1) {
-                Some('\'') | Some('`') => {
+                // `%"vs-name"` is how FHIR writes some constants.
+                Some('\'') | Some('`') | Some('"') => {
                     let (s, end) = read_quoted(&chars, i + 1, chars[i + 1])?;
                     i = end;
                     Tok::Env(s)

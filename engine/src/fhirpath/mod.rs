@@ -184,6 +184,7 @@ pub mod limits {
     pub const MAX_STEPS: u64 = 20_000_000;
     /// Maximum evaluation nesting depth.
     pub const MAX_DEPTH: usize = 300;
+    pub use super::parser::{MAX_AST_DEPTH, MAX_PARSE_DEPTH};
 }
 
 impl Expression {

@@ -7,7 +7,25 @@ use super::quantity::{calendar_keyword, Quantity};
 use super::FhirPathError;
 
 /// Maximum nesting depth the parser accepts (guards the native stack).
-pub const MAX_PARSE_DEPTH: usize = 200;
+pub const MAX_PARSE_DEPTH: usize = 64;
+
+/// Maximum depth of the syntax tree (long operator chains nest to the
+/// left); checking and evaluation recurse this deep.
+pub const MAX_AST_DEPTH: usize = 128;
+
+/// Depth of a syntax tree.
+pub fn depth(e: &Expr) -> usize {
+    let kids: Vec<&Expr> = match &e.kind {
+        ExprKind::Member(Some(t), _)
+        | ExprKind::Neg(t)
+        | ExprKind::Is(t, _)
+        | ExprKind::As(t, _) => vec![t],
+        ExprKind::Call(t, _, args) => t.iter().map(|b| &**b).chain(args.iter()).collect(),
+        ExprKind::Scoped(a, b) | ExprKind::Indexer(a, b) | ExprKind::Binary(_, a, b) => vec![a, b],
+        _ => vec![],
+    };
+    1 + kids.into_iter().map(depth).max().unwrap_or(0)
+}
 
 /// A binary operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +156,10 @@ pub fn parse(src: &str) -> Result<Expr, FhirPathError> {
     };
     let e = p.expr(0)?;
     match &p.peek().tok {
+        Tok::Eof if depth(&e) > MAX_AST_DEPTH => Err(FhirPathError::syntax(
+            0,
+            format!("expression nested more than {MAX_AST_DEPTH} levels deep"),
+        )),
         Tok::Eof => Ok(e),
         t => Err(FhirPathError::syntax(
             p.peek().pos,

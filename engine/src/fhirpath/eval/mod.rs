@@ -56,6 +56,12 @@ pub(crate) fn strip_nulls<'a>(c: &[Item<'a>]) -> Vec<Item<'a>> {
         .collect()
 }
 
+/// Exposes the narrative check to the unit tests.
+#[cfg(test)]
+pub(crate) fn html_checks_for_test(xhtml: &str) -> bool {
+    fhir::html_ok(xhtml)
+}
+
 /// Types a resource root by its `resourceType`.
 pub(crate) fn typed_root(node: &Node) -> Item<'_> {
     let t = node

@@ -426,32 +426,45 @@ pub(crate) fn binary<'a>(
                 return Ok(b(short));
             }
             let r = ev.eval(re, focus, fr)?;
-            let c = ev.singleton_bool(&r, pos)?;
-            return Ok(b(match op {
-                BinOp::And => match (a, c) {
-                    (_, Some(false)) => Some(false),
-                    (Some(true), Some(true)) => Some(true),
-                    _ => None,
-                },
-                BinOp::Or => match (a, c) {
-                    (_, Some(true)) => Some(true),
-                    (Some(false), Some(false)) => Some(false),
-                    _ => None,
-                },
-                BinOp::Xor => match (a, c) {
-                    (Some(x), Some(y)) => Some(x != y),
-                    _ => None,
-                },
-                _ => match (a, c) {
-                    (Some(true), c) => c,
-                    (None, Some(true)) => Some(true),
-                    _ => None,
-                },
-            }));
+            return logic(ev, op, a, &r, pos);
         }
         _ => {}
     }
     let r = ev.eval(re, focus, fr)?;
+    apply(ev, op, l, r, pos)
+}
+
+/// Three-valued `and`/`or`/`xor`/`implies` once both sides are known.
+#[inline(never)]
+fn logic<'a>(ev: &Ev<'_, 'a>, op: BinOp, a: Option<bool>, r: &[Item<'a>], pos: usize) -> R<'a> {
+    let c = ev.singleton_bool(r, pos)?;
+    Ok(b(match op {
+        BinOp::And => match (a, c) {
+            (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        },
+        BinOp::Or => match (a, c) {
+            (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        },
+        BinOp::Xor => match (a, c) {
+            (Some(x), Some(y)) => Some(x != y),
+            _ => None,
+        },
+        _ => match (a, c) {
+            (Some(true), c) => c,
+            (None, Some(true)) => Some(true),
+            _ => None,
+        },
+    }))
+}
+
+/// The non-boolean operators on evaluated operands. Kept out of
+/// [`binary`] so the recursive path keeps a small stack frame.
+#[inline(never)]
+fn apply<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize) -> R<'a> {
     match op {
         BinOp::Union => {
             ev.check_size(l.len() + r.len(), pos)?;
