@@ -156,7 +156,8 @@ pub(super) fn check(e: &Expr, opts: &CompileOptions) -> Result<Vec<FhirPathError
 impl Checker<'_> {
     fn type_spec(&self, t: &TypeSpec, pos: usize) -> Result<(), FhirPathError> {
         let ok = match t.namespace.as_deref() {
-            Some("System") => SYSTEM_TYPES.contains(&t.name.as_str()),
+            // Any System name is allowed: a non-System type just never matches.
+            Some("System") => true,
             Some(_) => self.model.is_none_or(|m| m.is_type(&t.name)) || is_fhir_primitive(&t.name),
             None => {
                 SYSTEM_TYPES.contains(&t.name.as_str())

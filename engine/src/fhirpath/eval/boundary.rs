@@ -34,7 +34,9 @@ fn dec_boundary(d: Decimal, scale: u32, precision: i64, high: bool) -> Option<De
 fn temporal_boundary(t: &Temporal, precision: Option<i64>, high: bool) -> Option<Temporal> {
     let digits = precision.unwrap_or(match t.kind {
         TemporalKind::Time => 9,
-        TemporalKind::Date => 8,
+        // Dates widen to full date-times (so `date.lowBoundary() <
+        // dateTime.highBoundary()` compares at one precision).
+        TemporalKind::Date => 17,
         TemporalKind::DateTime => 17,
     });
     let target = match (t.kind, digits) {
@@ -46,13 +48,16 @@ fn temporal_boundary(t: &Temporal, precision: Option<i64>, high: bool) -> Option
         (_, 4) => YEAR,
         (_, 6) => MONTH,
         (_, 8) => DAY,
-        (TemporalKind::DateTime, 10) => HOUR,
-        (TemporalKind::DateTime, 12) => MINUTE,
-        (TemporalKind::DateTime, 14) => SECOND,
-        (TemporalKind::DateTime, 17) => MILLI,
+        (_, 10) => HOUR,
+        (_, 12) => MINUTE,
+        (_, 14) => SECOND,
+        (_, 17) => MILLI,
         _ => return None,
     };
     let mut out = t.clone();
+    if t.kind == TemporalKind::Date && target > DAY {
+        out.kind = TemporalKind::DateTime;
+    }
     let maxes = |i: usize, c: &[i64; 7]| -> i64 {
         match i {
             MONTH => 12,
@@ -73,7 +78,7 @@ fn temporal_boundary(t: &Temporal, precision: Option<i64>, high: bool) -> Option
         };
     }
     out.precision = target;
-    if t.kind == TemporalKind::DateTime {
+    if out.kind == TemporalKind::DateTime {
         if target <= DAY {
             out.kind = TemporalKind::Date;
             out.tz = None;

@@ -562,6 +562,10 @@ impl<'e, 'a> Ev<'e, 'a> {
         let name = spec.name.as_str();
         let known_fhir =
             self.model.is_none_or(|m| m.is_type(name)) || super::value::is_fhir_primitive(name);
+        if ns == Some("System") && !SYSTEM.contains(&name) {
+            // Not a System type, so nothing is one (`is(System.Patient)`).
+            return Ok(false);
+        }
         if !SYSTEM.contains(&name) && !known_fhir {
             return Err(FhirPathError::exec(pos, format!("unknown type {name}")));
         }

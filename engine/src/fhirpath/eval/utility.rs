@@ -133,8 +133,9 @@ fn sort<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
         for ((a, desc), (b, _)) in ka.iter().zip(kb) {
             let o = match (a.first(), b.first()) {
                 (None, None) => Ordering::Equal,
-                (None, Some(_)) => Ordering::Less,
-                (Some(_), None) => Ordering::Greater,
+                // Items without a key sort after the others.
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
                 (Some(x), Some(y)) => match compare(x, y, c.pos) {
                     Ok(o) => o.unwrap_or(Ordering::Equal),
                     Err(e) => {
