@@ -338,7 +338,12 @@ fn js_case(
             .or(subject)
             .map(|s| Node::from_serde(&yaml_to_json(s))),
     };
-    let want_error = t.get("error").and_then(serde_yaml::Value::as_bool) == Some(true);
+    // `error: true` or `error: [true]`
+    let want_error = match t.get("error") {
+        Some(serde_yaml::Value::Bool(b)) => *b,
+        Some(serde_yaml::Value::Sequence(v)) => v.iter().any(|e| e.as_bool() == Some(true)),
+        _ => false,
+    };
     let opts = CompileOptions {
         model: model_name.map(|_| model()),
         context_type: None,
@@ -396,7 +401,13 @@ fn js_case(
         }
         let e = compile(expr, &opts)?;
         e.evaluate(&inp, &env)
-            .map(|v| v.iter().map(js_render).collect::<Vec<_>>())
+            // fhirpath.js leaves primitives without a value out of its JSON output.
+            .map(|v| {
+                v.iter()
+                    .map(js_render)
+                    .filter(|j| !j.is_null())
+                    .collect::<Vec<_>>()
+            })
     })();
     match (result, want_error) {
         (Err(_), true) => Ok(()),

@@ -67,11 +67,20 @@ fn read_quoted(
                 'u' => {
                     let hex: String = chars
                         .get(i + 1..i + 5)
-                        .ok_or_else(|| err(i, "bad \\u escape"))?
-                        .iter()
-                        .collect();
-                    let code =
-                        u32::from_str_radix(&hex, 16).map_err(|_| err(i, "bad \\u escape"))?;
+                        .map(|s| s.iter().collect())
+                        .unwrap_or_default();
+                    let Ok(code) = u32::from_str_radix(&hex, 16).map_err(|_| ()).and_then(|c| {
+                        if hex.len() == 4 {
+                            Ok(c)
+                        } else {
+                            Err(())
+                        }
+                    }) else {
+                        // A malformed \\u escape keeps the `u` literally (as fhirpath.js does).
+                        out.push('u');
+                        i += 1;
+                        continue;
+                    };
                     i += 4;
                     // A UTF-16 surrogate pair spells one character.
                     let low: String = chars

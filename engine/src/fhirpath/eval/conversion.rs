@@ -199,7 +199,7 @@ fn convert(v: &Item<'_>, to: &str, unit: Option<&str>) -> Option<Item<'static>> 
                 _ => return None,
             };
             match unit {
-                Some(u) => Quantity(q.convert_to(u)?),
+                Some(u) => Quantity(q.convert_to(calendar_keyword(u).unwrap_or(u))?),
                 None => Quantity(q),
             }
         }

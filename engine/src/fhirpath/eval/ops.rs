@@ -32,6 +32,29 @@ pub(crate) fn json_eq(a: &Node, b: &Node) -> bool {
     }
 }
 
+/// Deep equivalence of JSON values: strings compare as `~` does, numbers
+/// at the lesser precision, members in any order.
+fn json_equiv(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::String(x), Value::String(y)) => normalize_ws(x) == normalize_ws(y),
+        (Value::Number(x), Value::Number(y)) => match (Decimal::parse(x), Decimal::parse(y)) {
+            (Some(x), Some(y)) => dec_equiv(x, y),
+            _ => x == y,
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equiv(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|m| {
+                    y.iter()
+                        .any(|n| n.key == m.key && json_equiv(&m.value, &n.value))
+                })
+        }
+        (x, y) => x == y,
+    }
+}
+
 /// A key such that equal keys mean equal items (for distinct/union).
 pub(crate) fn item_key(it: &Item<'_>) -> String {
     match it.to_system() {
@@ -52,7 +75,13 @@ pub(crate) fn item_key(it: &Item<'_>) -> String {
 fn quantity_key(q: &crate::fhirpath::quantity::Quantity) -> String {
     let base = match q.unit.as_str() {
         "year" | "month" => q.convert_to("month"),
-        u if crate::fhirpath::quantity::is_calendar(u) => q.convert_to("s"),
+        u if crate::fhirpath::quantity::is_calendar(u) => {
+            q.convert_to("s")
+                .map(|s| crate::fhirpath::quantity::Quantity {
+                    value: s.value,
+                    unit: "s1".into(),
+                })
+        }
         u => crate::fhirpath::quantity::canonical(u).and_then(|(f, d)| {
             let unit: Vec<String> = d.iter().map(|(k, e)| format!("{k}{e}")).collect();
             Some(crate::fhirpath::quantity::Quantity {
@@ -156,7 +185,7 @@ pub(crate) fn equivalent(a: &Item<'_>, b: &Item<'_>) -> bool {
             },
             (x, y) => equals(&x, &y) == Some(true),
         },
-        (None, None) => matches!((a.json(), b.json()), (Some(x), Some(y)) if json_eq(x, y)),
+        (None, None) => matches!((a.json(), b.json()), (Some(x), Some(y)) if json_equiv(x, y)),
         _ => false,
     }
 }
@@ -303,6 +332,7 @@ fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usize) -> R<'a>
             None if b == 0 => return Ok(vec![]),
             None => return Err(over()),
         },
+        (BinOp::Add, q @ Quantity(_), t @ Temporal(_)) => return arith(op, t, q, pos),
         (BinOp::Add | BinOp::Sub, Temporal(t), Quantity(q)) => {
             let unit = calendar_unit(&q.unit).ok_or_else(|| {
                 FhirPathError::exec(pos, format!("cannot add '{}' to a date/time", q.unit))
