@@ -281,6 +281,9 @@ impl Checker<'_> {
                     let t = if let ExprKind::TypeArg(spec) = &a.kind {
                         self.type_spec(spec, a.pos)?;
                         None
+                    } else if name == "repeat" {
+                        // The lambda also sees its own results: input type unknown.
+                        self.visit(a, &None, &None)?
                     } else if lambda && (i == 0 || name == "sort")
                         || name == "select"
                         || name == "trace" && i == 1
