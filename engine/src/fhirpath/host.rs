@@ -1,5 +1,6 @@
 //! Host hooks: reference resolution, terminology and profile checks.
 
+use super::datetime::Temporal;
 use super::value::Item;
 use crate::json::Node;
 
@@ -28,6 +29,13 @@ pub trait EvalHost {
     /// Whether a resource conforms to a profile; `None` when the host
     /// cannot tell (the default checks only core resource-type profiles).
     fn conforms_to(&self, _item: &Item<'_>, _profile_url: &str) -> Option<bool> {
+        None
+    }
+
+    /// The current date-time for `now()`/`today()`/`timeOfDay()`; `None`
+    /// uses the system clock (not available on wasm32-unknown-unknown,
+    /// where those functions then fail unless the host provides it).
+    fn now(&self) -> Option<Temporal> {
         None
     }
 }

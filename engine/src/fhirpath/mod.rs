@@ -9,6 +9,31 @@
 //! let out = expr.evaluate(&EvalInput::resource(&node), &Environment::default()).unwrap();
 //! assert_eq!(out.len(), 1);
 //! ```
+//!
+//! # Wiring into validation
+//!
+//! * Build one [`SnapshotModel`] from the core (and IG) StructureDefinitions
+//!   ([`SnapshotModel::from_structure_definitions`]; profiles are skipped,
+//!   base types and data types are what matter). It is serde-serializable,
+//!   so it can live in the compiled rules artifact; wrap it in an `Arc` and
+//!   put it in [`CompileOptions::model`].
+//! * Compile each invariant once with `context_type` set to the element's
+//!   type (a type name such as `HumanName`, or the element path of a
+//!   backbone element such as `Patient.contact`) and `strict: false`:
+//!   element names unknown for the type then come back as
+//!   [`Expression::warnings`] (published packages have a few) instead of
+//!   errors. Compiled [`Expression`]s are `Send + Sync`.
+//! * Evaluate with [`EvalInput::resource`] for resource-level invariants,
+//!   or [`EvalInput::element`] / [`EvalInput::with_focus`] for elements;
+//!   `resource` is `%resource` (the resource holding the element, a
+//!   contained resource for elements inside one) and `root_resource` is
+//!   `%rootResource` (the Bundle when validating a Bundle entry; `resolve()`
+//!   searches it). [`Expression::evaluate_bool`] applies the invariant rule
+//!   (empty counts as "not failed": `None`).
+//! * Terminology (`memberOf`), profiles (`conformsTo`), references
+//!   (`resolve`) and the clock go through an [`EvalHost`] in the
+//!   [`Environment`]; [`default_resolve`] handles contained and same-Bundle
+//!   references. Evaluation is bounded ([`limits`]).
 
 mod checker;
 pub mod datetime;
@@ -146,6 +171,21 @@ impl<'a> EvalInput<'a> {
             focus: vec![eval::typed_root(node)],
             resource: Some(node),
             root_resource: Some(node),
+            context: None,
+        }
+    }
+
+    /// Input for any focus collection (for example a primitive element
+    /// built with [`NodeItem`] to include its `_x` extension sibling).
+    pub fn with_focus(
+        focus: Vec<Item<'a>>,
+        resource: Option<&'a Node>,
+        root: Option<&'a Node>,
+    ) -> Self {
+        EvalInput {
+            focus,
+            resource,
+            root_resource: root,
             context: None,
         }
     }

@@ -60,7 +60,11 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             Ok(c.inp.to_vec())
         })(),
         "now" | "today" | "timeOfDay" => (|| {
-            let mut t = now().ok_or_else(|| c.err("no clock available"))?;
+            let mut t =
+                c.ev.host
+                    .now()
+                    .or_else(now)
+                    .ok_or_else(|| c.err("no clock available (provide EvalHost::now)"))?;
             match name {
                 "today" => {
                     t.kind = TemporalKind::Date;
