@@ -276,6 +276,19 @@ impl Checker<'_> {
                         ),
                     ));
                 }
+                // Strict mode: children()/descendants() have no defined order.
+                if self.strict
+                    && matches!(name.as_str(), "first" | "last" | "tail" | "skip" | "take")
+                {
+                    if let Some(ExprKind::Call(_, prev, _)) = target.as_deref().map(|t| &t.kind) {
+                        if prev == "children" || prev == "descendants" {
+                            return Err(FhirPathError::semantic(
+                                e.pos,
+                                format!("{name}() depends on order, but {prev}() is unordered"),
+                            ));
+                        }
+                    }
+                }
                 let mut arg_types = Vec::new();
                 for (i, a) in args.iter().enumerate() {
                     let t = if let ExprKind::TypeArg(spec) = &a.kind {
