@@ -83,6 +83,7 @@ fn all_package_constraints_compile() {
                             model: Some(model.clone() as Arc<dyn ModelInfo>),
                             context_type: ctx.clone(),
                             strict: false,
+                            ..Default::default()
                         };
                         let key = c["key"].as_str().unwrap_or("?");
                         match compile(expr, &opts) {
@@ -136,6 +137,7 @@ fn shinny_bundle_invariants_evaluate_on_examples() {
         model: Some(model as Arc<dyn ModelInfo>),
         context_type: Some("Bundle".into()),
         strict: false,
+        ..Default::default()
     };
     let mut exprs = Vec::new();
     for c in sd["snapshot"]["element"][0]["constraint"]

@@ -118,6 +118,12 @@ pub struct CompileOptions {
     /// (otherwise they are reported by [`Expression::warnings`] and
     /// evaluate to empty).
     pub strict: bool,
+    /// Make the function form `x.as(T)` an error when `x` has several items,
+    /// as FHIRPath N1 says. Off by default: like the HL7 Java validator
+    /// (`doNotEnforceAsSingletonRule`), `as()` then filters the collection,
+    /// which FHIR R4 core invariants rely on (`dom-3` applies
+    /// `descendants().as(canonical)`). The `as` operator always filters.
+    pub strict_as: bool,
 }
 
 /// A compiled expression: immutable, `Send + Sync`, reusable.
@@ -127,6 +133,7 @@ pub struct Expression {
     ast: Arc<Expr>,
     model: Option<Arc<dyn ModelInfo>>,
     warnings: Arc<[FhirPathError]>,
+    strict_as: bool,
 }
 
 impl std::fmt::Debug for Expression {
@@ -145,6 +152,7 @@ pub fn compile(src: &str, opts: &CompileOptions) -> Result<Expression, FhirPathE
         src: Arc::from(src),
         ast: Arc::new(ast),
         model: opts.model.clone(),
+        strict_as: opts.strict_as,
         warnings: Arc::from(warnings),
     })
 }
@@ -250,7 +258,7 @@ impl Expression {
         input: &EvalInput<'a>,
         env: &Environment<'a>,
     ) -> Result<Vec<Item<'a>>, FhirPathError> {
-        eval::evaluate(&self.ast, self.model.as_deref(), input, env)
+        eval::evaluate(&self.ast, self.model.as_deref(), self.strict_as, input, env)
     }
 
     /// Evaluates and converts the result to a boolean the way invariants

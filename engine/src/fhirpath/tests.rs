@@ -121,6 +121,7 @@ fn opts(ctx: Option<&str>) -> CompileOptions {
         model: Some(model()),
         context_type: ctx.map(str::to_string),
         strict: false,
+        strict_as: false,
     }
 }
 
@@ -391,7 +392,19 @@ fn as_filters_collections_and_resolve_finds_entries() {
         .unwrap(),
         vec!["a", "a"]
     );
-    assert!(run("Bundle.entry.resource.as(Patient)", &b).is_err());
+    // as() filters by default (R4 core dom-3 needs it); strict_as follows N1.
+    assert_eq!(
+        run("Bundle.entry.resource.as(Patient).id", &b).unwrap(),
+        vec!["a"]
+    );
+    let strict = CompileOptions {
+        strict_as: true,
+        ..opts(None)
+    };
+    let e = compile("Bundle.entry.resource.as(Patient)", &strict).unwrap();
+    assert!(e
+        .evaluate(&EvalInput::resource(&b), &Environment::default())
+        .is_err());
     // `.(expr)`: the HL7 Java engine's scoped evaluation.
     assert_eq!(
         run(

@@ -43,6 +43,8 @@ pub(crate) struct Ev<'e, 'a> {
     pub input: &'e EvalInput<'a>,
     pub env: &'e Environment<'a>,
     pub host: &'e dyn EvalHost,
+    /// `as()` on several items is an error (else it filters).
+    pub strict_as: bool,
     steps: Cell<u64>,
     depth: Cell<usize>,
 }
@@ -74,11 +76,13 @@ pub(crate) fn typed_root(node: &Node) -> Item<'_> {
 pub(crate) fn evaluate<'a>(
     ast: &Expr,
     model: Option<&dyn ModelInfo>,
+    strict_as: bool,
     input: &EvalInput<'a>,
     env: &Environment<'a>,
 ) -> R<'a> {
     let ev = Ev {
         model,
+        strict_as,
         input,
         env,
         host: env.host.unwrap_or(&NoHost),

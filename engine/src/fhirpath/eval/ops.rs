@@ -571,15 +571,16 @@ pub(crate) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         })(),
         "as" => (|| {
             let t = spec(c)?;
-            match c.inp {
-                [] => Ok(vec![]),
-                [one] => Ok(if c.ev.as_type(one, &t, c.pos)? {
-                    vec![one.clone()]
-                } else {
-                    vec![]
-                }),
-                _ => Err(c.err("as() needs a single item")),
+            if c.inp.len() > 1 && c.ev.strict_as {
+                return Err(c.err("as() needs a single item"));
             }
+            let mut out = Vec::new();
+            for it in c.inp {
+                if c.ev.as_type(it, &t, c.pos)? {
+                    out.push(it.clone());
+                }
+            }
+            Ok(out)
         })(),
         _ => return None,
     })
