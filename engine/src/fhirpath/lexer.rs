@@ -32,6 +32,8 @@ pub struct Token {
     pub tok: Tok,
     /// Character offset of the first character.
     pub pos: usize,
+    /// Character offset just past the last character.
+    pub end: usize,
 }
 
 const OPS: [&str; 22] = [
@@ -232,11 +234,12 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, FhirPathError> {
             i += op.chars().count();
             Tok::Op(op)
         };
-        out.push(Token { tok, pos });
+        out.push(Token { tok, pos, end: i });
     }
     out.push(Token {
         tok: Tok::Eof,
         pos: chars.len(),
+        end: chars.len(),
     });
     Ok(out)
 }

@@ -90,8 +90,32 @@ pub struct TypeSpec {
 pub struct Expr {
     /// What it is.
     pub kind: ExprKind,
-    /// Character offset in the source.
+    /// Character offset in the source where the node starts (for calls
+    /// and members: the name).
     pub pos: usize,
+    /// Character offset just past the node's last token.
+    pub end: usize,
+}
+
+impl Expr {
+    /// `(start, end)` character offsets covering the whole node, children
+    /// included.
+    pub fn span(&self) -> (usize, usize) {
+        let mut start = self.pos;
+        let mut visit = |e: &Expr| start = start.min(e.span().0);
+        match &self.kind {
+            ExprKind::Member(Some(t), _)
+            | ExprKind::Neg(t)
+            | ExprKind::Is(t, _)
+            | ExprKind::As(t, _) => visit(t),
+            ExprKind::Call(Some(t), _, _) => visit(t),
+            ExprKind::Scoped(a, _) | ExprKind::Indexer(a, _) | ExprKind::Binary(_, a, _) => {
+                visit(a)
+            }
+            _ => {}
+        }
+        (start, self.end)
+    }
 }
 
 /// Expression kinds.
@@ -144,6 +168,8 @@ struct Parser {
     toks: Vec<Token>,
     i: usize,
     depth: usize,
+    /// End offset of the last consumed token.
+    prev_end: usize,
 }
 
 /// Parses an expression.
@@ -153,6 +179,7 @@ pub fn parse(src: &str) -> Result<Expr, FhirPathError> {
         toks,
         i: 0,
         depth: 0,
+        prev_end: 0,
     };
     let e = p.expr(0)?;
     match &p.peek().tok {
@@ -212,6 +239,7 @@ impl Parser {
 
     fn next(&mut self) -> Token {
         let t = self.toks[self.i].clone();
+        self.prev_end = t.end;
         if self.i + 1 < self.toks.len() {
             self.i += 1;
         }
@@ -251,7 +279,11 @@ impl Parser {
                     } else {
                         ExprKind::As(b, spec)
                     };
-                    lhs = Expr { kind, pos: t.pos };
+                    lhs = Expr {
+                        kind,
+                        pos: t.pos,
+                        end: self.prev_end,
+                    };
                     continue;
                 }
             }
@@ -266,6 +298,7 @@ impl Parser {
             lhs = Expr {
                 kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
                 pos: t.pos,
+                end: self.prev_end,
             };
         }
         self.depth -= 1;
@@ -304,21 +337,25 @@ impl Parser {
                     ExprKind::Int(i) => Expr {
                         kind: ExprKind::Int(-i),
                         pos: t.pos,
+                        end: self.prev_end,
                     },
                     ExprKind::Dec(d) => Expr {
                         kind: ExprKind::Dec(d.neg()),
                         pos: t.pos,
+                        end: self.prev_end,
                     },
                     ExprKind::Quantity(mut q) => {
                         q.value = q.value.neg();
                         Expr {
                             kind: ExprKind::Quantity(q),
                             pos: t.pos,
+                            end: self.prev_end,
                         }
                     }
                     _ => Expr {
                         kind: ExprKind::Neg(Box::new(inner)),
                         pos: t.pos,
+                        end: self.prev_end,
                     },
                 })
             }
@@ -344,6 +381,7 @@ impl Parser {
                         e = Expr {
                             kind: ExprKind::Scoped(Box::new(e), Box::new(inner)),
                             pos: p,
+                            end: self.prev_end,
                         };
                         continue;
                     }
@@ -362,11 +400,13 @@ impl Parser {
                         e = Expr {
                             kind: ExprKind::Call(Some(Box::new(e)), name, args),
                             pos: nt.pos,
+                            end: self.prev_end,
                         };
                     } else {
                         e = Expr {
                             kind: ExprKind::Member(Some(Box::new(e)), name),
                             pos: nt.pos,
+                            end: self.prev_end,
                         };
                     }
                 }
@@ -377,6 +417,7 @@ impl Parser {
                     e = Expr {
                         kind: ExprKind::Indexer(Box::new(e), Box::new(idx)),
                         pos: t.pos,
+                        end: self.prev_end,
                     };
                 }
                 _ => return Ok(e),
@@ -402,6 +443,7 @@ impl Parser {
                 Expr {
                     kind: ExprKind::TypeArg(spec),
                     pos,
+                    end: self.prev_end,
                 }
             } else {
                 a
@@ -493,6 +535,10 @@ impl Parser {
             }
             other => return Err(FhirPathError::syntax(pos, format!("unexpected {other:?}"))),
         };
-        Ok(Expr { kind, pos })
+        Ok(Expr {
+            kind,
+            pos,
+            end: self.prev_end,
+        })
     }
 }

@@ -168,6 +168,18 @@ fn lexer_comments_escapes_and_errors() {
 }
 
 #[test]
+fn spans_cover_source() {
+    let src = "Patient.name.where(use = 'official').given";
+    let e = compile(src, &CompileOptions::default()).unwrap();
+    assert_eq!(e.ast().span(), (0, src.chars().count()));
+    let ExprKind::Member(Some(target), _) = &e.ast().kind else {
+        panic!("member")
+    };
+    assert_eq!(target.span(), (0, 36));
+    assert_eq!(target.pos, 13, "a call is anchored at its name");
+}
+
+#[test]
 fn parser_precedence() {
     assert_eq!(one("1 + 2 * 3"), "7");
     assert_eq!(one("(1 + 2) * 3"), "9");
