@@ -98,6 +98,8 @@ const FUNCTIONS: &[(&str, usize, usize, bool, Res)] = &[
     ("memberOf", 1, 1, false, Res::Other),
     ("conformsTo", 1, 1, false, Res::Other),
     ("htmlChecks", 0, 0, false, Res::Other),
+    ("subsumes", 1, 1, false, Res::Other),
+    ("subsumedBy", 1, 1, false, Res::Other),
     ("checkModifiers", 1, 1, false, Res::Same),
     ("lowBoundary", 0, 1, false, Res::Other),
     ("highBoundary", 0, 1, false, Res::Other),

@@ -32,6 +32,12 @@ pub trait EvalHost {
         None
     }
 
+    /// Whether code `a` subsumes code `b` (both Coding/CodeableConcept/code
+    /// items); `None` when unknown (the expression yields empty).
+    fn subsumes(&self, _a: &Item<'_>, _b: &Item<'_>) -> Option<bool> {
+        None
+    }
+
     /// The current date-time for `now()`/`today()`/`timeOfDay()`; `None`
     /// uses the system clock (not available on wasm32-unknown-unknown,
     /// where those functions then fail unless the host provides it).

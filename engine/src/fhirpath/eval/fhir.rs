@@ -101,6 +101,21 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             }
             Ok(out)
         })(),
+        "subsumes" | "subsumedBy" => (|| {
+            let other = c.arg(0)?;
+            Ok(match (c.inp, other.as_slice()) {
+                ([a], [b]) => {
+                    let (x, y) = if name == "subsumes" { (a, b) } else { (b, a) };
+                    c.ev.host
+                        .subsumes(x, y)
+                        .map(Item::Boolean)
+                        .into_iter()
+                        .collect()
+                }
+                ([], _) | (_, []) => vec![],
+                _ => return Err(c.err(format!("{name}() needs single items"))),
+            })
+        })(),
         "htmlChecks" => Ok(vec![Item::Boolean(match c.inp {
             [one] => one
                 .to_system()
