@@ -73,6 +73,7 @@ fn core_invariants_on_package_examples() {
     let (mut evals, mut falses, mut errors) = (0usize, 0usize, 0usize);
     let mut by_error: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_false: BTreeMap<String, usize> = BTreeMap::new();
+    let mut html_fail = Vec::new();
     let mut files = 0;
     let mut pkgs: Vec<_> = std::fs::read_dir(shared_dir().join("fhir-packages"))
         .unwrap()
@@ -103,6 +104,10 @@ fn core_invariants_on_package_examples() {
                 core_invariants(&model, rt, &mut cache);
                 let input = EvalInput::resource(&node);
                 let env = Environment::default();
+                let html = compile("text.div.htmlChecks()", &CompileOptions::default()).unwrap();
+                if html.evaluate_bool(&input, &env).unwrap() == Some(false) {
+                    html_fail.push(p.display().to_string());
+                }
                 for inv in &cache[rt] {
                     let Ok(targets) = inv.path.evaluate(&input, &env) else {
                         continue;
@@ -129,6 +134,10 @@ fn core_invariants_on_package_examples() {
         }
     }
     println!("{files} resources, {evals} invariant evaluations, {falses} false, {errors} errors");
+    println!("{} narratives fail htmlChecks()", html_fail.len());
+    for f in &html_fail {
+        println!("  htmlChecks false: {f}");
+    }
     for (k, n) in &by_false {
         println!("{n:6}  false: {k}");
     }
@@ -138,4 +147,8 @@ fn core_invariants_on_package_examples() {
     assert!(evals > 1000);
     // Falses are content (e.g. dom-6 narrative best practice); errors would be engine bugs.
     assert_eq!(errors, 0, "invariant evaluation errors (see above)");
+    assert!(
+        html_fail.is_empty(),
+        "published narratives fail htmlChecks()"
+    );
 }

@@ -116,12 +116,14 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 _ => return Err(c.err(format!("{name}() needs single items"))),
             })
         })(),
-        "htmlChecks" => Ok(vec![Item::Boolean(match c.inp {
-            [one] => one
-                .to_system()
-                .is_some_and(|v| matches!(v, Item::String(s) if html_ok(&s))),
-            _ => false,
-        })]),
+        "htmlChecks" => Ok(match c.inp {
+            [] => vec![],
+            [one] => vec![Item::Boolean(
+                one.to_system()
+                    .is_some_and(|v| matches!(v, Item::String(s) if html_ok(&s))),
+            )],
+            _ => vec![Item::Boolean(false)],
+        }),
         "checkModifiers" => Ok(c.inp.to_vec()),
         _ => return None,
     })
@@ -207,7 +209,17 @@ pub(crate) fn html_ok(x: &str) -> bool {
             }
             continue;
         }
-        let Some(gt) = rest.find('>') else {
+        // The tag ends at the first `>` outside a quoted attribute value.
+        let mut quote = None;
+        let Some(gt) = rest.char_indices().find_map(|(i, c)| {
+            match (quote, c) {
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, '>') => return Some(i),
+                _ => {}
+            }
+            None
+        }) else {
             return false;
         };
         let tag = &rest[..gt];
@@ -216,8 +228,8 @@ pub(crate) fn html_ok(x: &str) -> bool {
             continue;
         }
         let tag = tag.trim_end_matches('/');
-        let mut parts = tag.split_whitespace();
-        let name = parts.next().unwrap_or("").to_ascii_lowercase();
+        let name_end = tag.find(char::is_whitespace).unwrap_or(tag.len());
+        let name = tag[..name_end].to_ascii_lowercase();
         let name = name.strip_prefix("xhtml:").unwrap_or(&name);
         if !ALLOWED.contains(&name) {
             return false;
@@ -225,14 +237,7 @@ pub(crate) fn html_ok(x: &str) -> bool {
         if name == "img" {
             has_content = true;
         }
-        let lower = tag.to_ascii_lowercase();
-        for attr in lower.split_whitespace().skip(1) {
-            let an = attr.split('=').next().unwrap_or("");
-            if an.starts_with("on") {
-                return false;
-            }
-        }
-        if lower.contains("javascript:") {
+        if !attributes_ok(&tag[name_end..]) {
             return false;
         }
     }
@@ -240,4 +245,42 @@ pub(crate) fn html_ok(x: &str) -> bool {
         has_content = true;
     }
     has_content
+}
+
+/// No event handlers (`on*`) and no `javascript:` URLs.
+fn attributes_ok(attrs: &str) -> bool {
+    let mut rest = attrs.trim_start();
+    while !rest.is_empty() {
+        let name_end = rest
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let name = rest[..name_end].to_ascii_lowercase();
+        rest = rest[name_end..].trim_start();
+        let mut value = "";
+        if let Some(r) = rest.strip_prefix('=') {
+            let r = r.trim_start();
+            match r.chars().next() {
+                Some(q @ ('"' | '\'')) => {
+                    let end = r[1..].find(q).map(|e| e + 1).unwrap_or(r.len());
+                    value = &r[1..end];
+                    rest = r.get(end + 1..).unwrap_or("");
+                }
+                _ => {
+                    let end = r.find(char::is_whitespace).unwrap_or(r.len());
+                    value = &r[..end];
+                    rest = &r[end..];
+                }
+            }
+        }
+        if name.starts_with("on")
+            || value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("javascript:")
+        {
+            return false;
+        }
+        rest = rest.trim_start();
+    }
+    true
 }
