@@ -164,7 +164,7 @@ fn official_case(t: &J, input: Option<&Node>) -> Result<(), String> {
             .and_then(Node::as_str)
             .map(str::to_string),
         strict: t.get("mode").and_then(J::as_str) == Some("strict"),
-        strict_as: true,
+        strict_singletons: true,
     };
     let result = compile(expr, &opts).and_then(|e| {
         let inp = input.map(EvalInput::resource).unwrap_or_default();
@@ -349,7 +349,7 @@ fn js_case(
         model: model_name.map(|_| model()),
         context_type: None,
         strict: false,
-        strict_as: true,
+        strict_singletons: true,
     };
     let var_nodes: Vec<(String, Node)> = t
         .get("variables")

@@ -118,12 +118,15 @@ pub struct CompileOptions {
     /// (otherwise they are reported by [`Expression::warnings`] and
     /// evaluate to empty).
     pub strict: bool,
-    /// Make the function form `x.as(T)` an error when `x` has several items,
-    /// as FHIRPath N1 says. Off by default: like the HL7 Java validator
-    /// (`doNotEnforceAsSingletonRule`), `as()` then filters the collection,
-    /// which FHIR R4 core invariants rely on (`dom-3` applies
-    /// `descendants().as(canonical)`). The `as` operator always filters.
-    pub strict_as: bool,
+    /// Follow FHIRPath N1 exactly where one item is expected: `x.as(T)`
+    /// and boolean contexts (operands of `and`/`or`/`xor`/`implies`,
+    /// `not()`, `where`/`all`/`exists` criteria) fail on several items.
+    /// Off by default, matching the HL7 Java validator that published IGs
+    /// were checked with: `as()` filters the collection (R4 core `dom-3`
+    /// relies on `descendants().as(canonical)`) and a non-empty collection
+    /// counts as `true` (US Core `pd-1` is `telecom or endpoint`). The `as`
+    /// operator always filters.
+    pub strict_singletons: bool,
 }
 
 /// A compiled expression: immutable, `Send + Sync`, reusable.
@@ -133,7 +136,7 @@ pub struct Expression {
     ast: Arc<Expr>,
     model: Option<Arc<dyn ModelInfo>>,
     warnings: Arc<[FhirPathError]>,
-    strict_as: bool,
+    strict_singletons: bool,
 }
 
 impl std::fmt::Debug for Expression {
@@ -152,7 +155,7 @@ pub fn compile(src: &str, opts: &CompileOptions) -> Result<Expression, FhirPathE
         src: Arc::from(src),
         ast: Arc::new(ast),
         model: opts.model.clone(),
-        strict_as: opts.strict_as,
+        strict_singletons: opts.strict_singletons,
         warnings: Arc::from(warnings),
     })
 }
@@ -258,7 +261,13 @@ impl Expression {
         input: &EvalInput<'a>,
         env: &Environment<'a>,
     ) -> Result<Vec<Item<'a>>, FhirPathError> {
-        eval::evaluate(&self.ast, self.model.as_deref(), self.strict_as, input, env)
+        eval::evaluate(
+            &self.ast,
+            self.model.as_deref(),
+            self.strict_singletons,
+            input,
+            env,
+        )
     }
 
     /// Evaluates and converts the result to a boolean the way invariants

@@ -121,7 +121,7 @@ fn opts(ctx: Option<&str>) -> CompileOptions {
         model: Some(model()),
         context_type: ctx.map(str::to_string),
         strict: false,
-        strict_as: false,
+        strict_singletons: false,
     }
 }
 
@@ -242,7 +242,17 @@ fn singleton_rules() {
         run("Patient.name.first().family", &p).unwrap(),
         vec!["Chalmers"]
     );
-    assert!(run("(1 | 2).not()", &p).is_err());
+    // N1 makes several items in a boolean context an error; by default a
+    // non-empty collection is true, as in the HL7 Java validator.
+    assert_eq!(run("(1 | 2).not()", &p).unwrap(), vec!["false"]);
+    let strict = CompileOptions {
+        strict_singletons: true,
+        ..opts(None)
+    };
+    let e = compile("(1 | 2).not()", &strict).unwrap();
+    assert!(e
+        .evaluate(&EvalInput::resource(&p), &Environment::default())
+        .is_err());
 }
 
 #[test]
@@ -404,13 +414,13 @@ fn as_filters_collections_and_resolve_finds_entries() {
         .unwrap(),
         vec!["a", "a"]
     );
-    // as() filters by default (R4 core dom-3 needs it); strict_as follows N1.
+    // as() filters by default (R4 core dom-3 needs it); strict_singletons follows N1.
     assert_eq!(
         run("Bundle.entry.resource.as(Patient).id", &b).unwrap(),
         vec!["a"]
     );
     let strict = CompileOptions {
-        strict_as: true,
+        strict_singletons: true,
         ..opts(None)
     };
     let e = compile("Bundle.entry.resource.as(Patient)", &strict).unwrap();

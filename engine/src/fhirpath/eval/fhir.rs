@@ -23,7 +23,6 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             })
         })(),
         "hasValue" => Ok(vec![Item::Boolean(match c.inp {
-            [Item::Node(n)] if &*n.type_name == "xhtml" => false,
             [Item::Node(n)] => n
                 .node
                 .is_some_and(|v| v.as_object().is_none() && v.as_array().is_none()),
@@ -66,16 +65,20 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             let Some(url) = c.str_arg(0)? else {
                 return Ok(vec![]);
             };
-            Ok(match c.inp {
-                [one] => {
-                    c.ev.host
-                        .member_of(one, &url)
-                        .map(Item::Boolean)
-                        .into_iter()
-                        .collect()
+            // Several codes: true if any is a member, false if none is,
+            // empty when the host cannot tell.
+            let mut any_unknown = false;
+            for it in c.inp {
+                match c.ev.host.member_of(it, &url) {
+                    Some(true) => return Ok(vec![Item::Boolean(true)]),
+                    Some(false) => {}
+                    None => any_unknown = true,
                 }
-                [] => vec![],
-                _ => return Err(c.err("memberOf() needs a single item")),
+            }
+            Ok(if c.inp.is_empty() || any_unknown {
+                vec![]
+            } else {
+                vec![Item::Boolean(false)]
             })
         })(),
         "conformsTo" => (|| {

@@ -43,8 +43,8 @@ pub(crate) struct Ev<'e, 'a> {
     pub input: &'e EvalInput<'a>,
     pub env: &'e Environment<'a>,
     pub host: &'e dyn EvalHost,
-    /// `as()` on several items is an error (else it filters).
-    pub strict_as: bool,
+    /// N1 singleton rules (see `CompileOptions::strict_singletons`).
+    pub strict_singletons: bool,
     steps: Cell<u64>,
     depth: Cell<usize>,
 }
@@ -76,13 +76,13 @@ pub(crate) fn typed_root(node: &Node) -> Item<'_> {
 pub(crate) fn evaluate<'a>(
     ast: &Expr,
     model: Option<&dyn ModelInfo>,
-    strict_as: bool,
+    strict_singletons: bool,
     input: &EvalInput<'a>,
     env: &Environment<'a>,
 ) -> R<'a> {
     let ev = Ev {
         model,
-        strict_as,
+        strict_singletons,
         input,
         env,
         host: env.host.unwrap_or(&NoHost),
@@ -522,6 +522,8 @@ impl<'e, 'a> Ev<'e, 'a> {
                 Some(Item::Boolean(b)) => b,
                 _ => true,
             })),
+            // Java-validator compatible: a non-empty collection is true.
+            _ if !self.strict_singletons => Ok(Some(true)),
             _ => Err(FhirPathError::exec(
                 pos,
                 "expected a single boolean, found several items",

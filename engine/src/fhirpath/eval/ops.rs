@@ -571,7 +571,7 @@ pub(crate) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         })(),
         "as" => (|| {
             let t = spec(c)?;
-            if c.inp.len() > 1 && c.ev.strict_as {
+            if c.inp.len() > 1 && c.ev.strict_singletons {
                 return Err(c.err("as() needs a single item"));
             }
             let mut out = Vec::new();
