@@ -374,6 +374,10 @@ impl<'e, 'a> Ev<'e, 'a> {
             let Some(ci) = model.child(t, name) else {
                 if name == "resourceType" {
                     Self::push_member(members, name, &Arc::from("string"), out);
+                } else if let Some((_, ty)) = super::model::resolve_key(model, t, name) {
+                    // `valueQuantity` style (rejected by the checker when
+                    // the context type is known; evaluates like fhirpath.js).
+                    Self::push_member(members, name, &ty, out);
                 }
                 return;
             };
