@@ -383,9 +383,15 @@ impl<'e, 'a> Ev<'e, 'a> {
             };
             if ci.choice {
                 for m in members {
-                    if let Some(suffix) = m.key.strip_prefix(name) {
+                    // `valueString`, or `_valueString` alone (extension only).
+                    let key = match m.key.strip_prefix('_') {
+                        Some(k) if members.iter().any(|o| &*o.key == k) => continue,
+                        Some(k) => k,
+                        None => &*m.key,
+                    };
+                    if let Some(suffix) = key.strip_prefix(name) {
                         if let Some(ty) = ci.types.iter().find(|ty| capitalize(ty) == suffix) {
-                            Self::push_member(members, &m.key, ty, out);
+                            Self::push_member(members, key, ty, out);
                         }
                     }
                 }
