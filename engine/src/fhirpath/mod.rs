@@ -225,14 +225,36 @@ pub struct Environment<'a> {
     pub host: Option<&'a dyn EvalHost>,
     /// Output of `trace()` calls (name and items rendered), when `Some`.
     pub trace: Option<TraceLog>,
+    /// Bounds on one evaluation.
+    pub limits: Limits,
 }
 
-/// Limits that keep every evaluation bounded.
-pub mod limits {
+/// Bounds on one evaluation; exceeding one is an execution error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
     /// Maximum items in any intermediate collection.
-    pub const MAX_ITEMS: usize = 200_000;
-    /// Maximum evaluation steps (expression node visits and item visits).
-    pub const MAX_STEPS: u64 = 20_000_000;
+    pub max_items: usize,
+    /// Maximum evaluation steps (expression node visits plus items visited).
+    pub max_steps: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_items: limits::MAX_ITEMS,
+            max_steps: limits::MAX_STEPS,
+        }
+    }
+}
+
+/// Default and fixed limits that keep every evaluation bounded.
+pub mod limits {
+    /// Default maximum items in any intermediate collection (an item is
+    /// 80 bytes, so about 80 MB; large enough for `descendants()` of a
+    /// multi-megabyte Bundle).
+    pub const MAX_ITEMS: usize = 1_000_000;
+    /// Default maximum evaluation steps.
+    pub const MAX_STEPS: u64 = 50_000_000;
     /// Maximum evaluation nesting depth.
     pub const MAX_DEPTH: usize = 300;
     pub use super::parser::{MAX_AST_DEPTH, MAX_PARSE_DEPTH};

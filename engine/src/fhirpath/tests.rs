@@ -474,10 +474,30 @@ fn environment_variables() {
 #[test]
 fn limits_stop_runaway_evaluation() {
     let p = patient();
+    let small = |src: &str, limits: Limits| {
+        let env = Environment {
+            limits,
+            ..Default::default()
+        };
+        compile(src, &opts(None))
+            .unwrap()
+            .evaluate(&EvalInput::resource(&p), &env)
+    };
     // repeat() producing ever-new values hits the collection limit.
-    let err = run("1.repeat($this + 1)", &p).unwrap_err();
+    let few_items = Limits {
+        max_items: 5_000,
+        ..Limits::default()
+    };
+    let err = small("1.repeat($this + 1)", few_items).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Execution);
-    assert!(err.message.contains("larger than"), "{}", err.message);
+    assert!(err.message.contains("larger than 5000"), "{}", err.message);
+    // ... and with generous item limits, the step budget.
+    let few_steps = Limits {
+        max_items: usize::MAX,
+        max_steps: 20_000,
+    };
+    let err = small("1.repeat($this + 1)", few_steps).unwrap_err();
+    assert!(err.message.contains("step limit"), "{}", err.message);
     // repeat() over a cycle terminates (seen items are not revisited).
     assert_eq!(
         run("(1 | 2).repeat(iif($this = 1, 2, 1)).count()", &p).unwrap(),
@@ -488,7 +508,7 @@ fn limits_stop_runaway_evaluation() {
         "1{}",
         ".combine($this).select($this | $this + 1).combine($this)".repeat(40)
     );
-    assert!(run(&bomb, &p).is_err());
+    assert!(small(&bomb, few_items).is_err());
     // Deeply nested JSON is walked iteratively by descendants().
     let mut deep = String::from("{\"resourceType\":\"Basic\"");
     for _ in 0..200 {

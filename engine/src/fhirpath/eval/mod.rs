@@ -15,7 +15,7 @@ mod tree;
 mod utility;
 
 use super::host::{EvalHost, NoHost};
-use super::limits::{MAX_DEPTH, MAX_ITEMS, MAX_STEPS};
+use super::limits::MAX_DEPTH;
 use super::model::{capitalize, ModelInfo};
 use super::parser::{Expr, ExprKind, TypeSpec};
 use super::value::{Item, NodeItem, TypeName};
@@ -102,7 +102,7 @@ impl<'e, 'a> Ev<'e, 'a> {
     pub fn tick(&self, n: u64, pos: usize) -> Result<(), FhirPathError> {
         let s = self.steps.get() + n;
         self.steps.set(s);
-        if s > MAX_STEPS {
+        if s > self.env.limits.max_steps {
             return Err(FhirPathError::exec(pos, "evaluation step limit exceeded"));
         }
         Ok(())
@@ -110,10 +110,10 @@ impl<'e, 'a> Ev<'e, 'a> {
 
     /// Errors when a collection grows past the size limit.
     pub fn check_size(&self, len: usize, pos: usize) -> Result<(), FhirPathError> {
-        if len > MAX_ITEMS {
+        if len > self.env.limits.max_items {
             return Err(FhirPathError::exec(
                 pos,
-                format!("collection larger than {MAX_ITEMS} items"),
+                format!("collection larger than {} items", self.env.limits.max_items),
             ));
         }
         Ok(())
