@@ -1,9 +1,8 @@
 //! Existence functions (§5.1).
 
-use super::ops::{distinct, equals, item_key};
+use super::ops::{distinct, equals, Seen};
 use super::{Call, R};
 use crate::fhirpath::value::Item;
-use std::collections::HashSet;
 
 fn bool_of(it: &Item<'_>) -> Option<bool> {
     match it.to_system() {
@@ -90,8 +89,8 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         "count" => Ok(vec![Item::Integer(c.inp.len() as i64)]),
         "distinct" => Ok(distinct(c.inp.to_vec())),
         "isDistinct" => {
-            let mut seen = HashSet::new();
-            yes(c.inp.iter().all(|it| seen.insert(item_key(it))))
+            let mut seen = Seen::default();
+            yes(c.inp.iter().all(|it| seen.insert(it)))
         }
         _ => return None,
     })

@@ -1,10 +1,9 @@
 //! Filtering and projection (§5.2): where, select, repeat, ofType.
 
-use super::ops::item_key;
+use super::ops::Seen;
 use super::{Call, Coll, R};
 use crate::fhirpath::parser::ExprKind;
 use crate::fhirpath::FhirPathError;
-use std::collections::HashSet;
 
 pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     Some(match name {
@@ -54,13 +53,13 @@ fn select<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
 fn repeat<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
     c.arity(1, 1)?;
     let mut out: Coll<'a> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = Seen::default();
     let mut frontier: Coll<'a> = c.inp.to_vec();
     while !frontier.is_empty() {
         let mut next = Vec::new();
         for (i, it) in frontier.iter().enumerate() {
             for r in c.ev.lambda(&c.args[0], it, i, None)? {
-                if seen.insert(item_key(&r)) {
+                if seen.insert(&r) {
                     out.push(r.clone());
                     next.push(r);
                 }

@@ -9,7 +9,8 @@ use crate::fhirpath::value::Item;
 use crate::fhirpath::FhirPathError;
 use crate::json::{Node, Value};
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// Deep equality of JSON values (numbers compared as decimals).
 pub(crate) fn json_eq(a: &Node, b: &Node) -> bool {
@@ -55,19 +56,82 @@ fn json_equiv(a: &Node, b: &Node) -> bool {
     }
 }
 
-/// A key such that equal keys mean equal items (for distinct/union).
-pub(crate) fn item_key(it: &Item<'_>) -> String {
-    match it.to_system() {
-        Some(Item::Boolean(b)) => format!("b:{b}"),
-        Some(Item::String(s)) => format!("s:{s}"),
-        Some(Item::Integer(i)) => format!("n:{i}"),
-        Some(Item::Decimal(d)) => format!("n:{}", d.normalize()),
-        Some(Item::Temporal(t)) => format!("t:{}", t.render()),
-        Some(Item::Quantity(q)) => quantity_key(&q),
-        _ => match it.json() {
-            Some(n) => format!("j:{}", n.to_serde()),
-            None => "x:".into(),
+/// A key for System values (and FHIR primitives): equal keys mean equal
+/// items. `None` for complex nodes.
+fn system_key(it: &Item<'_>) -> Option<String> {
+    Some(match it.to_system()? {
+        Item::Boolean(b) => format!("b:{b}"),
+        Item::String(s) => format!("s:{s}"),
+        Item::Integer(i) => format!("n:{i}"),
+        Item::Decimal(d) => format!("n:{}", d.normalize()),
+        Item::Temporal(t) => format!("t:{}", t.render()),
+        Item::Quantity(q) => quantity_key(&q),
+        Item::Node(_) | Item::Type(..) => return None,
+    })
+}
+
+/// Structural hash of a JSON value, consistent with [`json_eq`]
+/// (numbers by value, object members in any order).
+fn hash_node(n: &Node, h: &mut impl Hasher) {
+    match &n.value {
+        Value::Null => 0u8.hash(h),
+        Value::Bool(b) => b.hash(h),
+        Value::Number(s) => match Decimal::parse(s) {
+            Some(d) => d.normalize().to_string().hash(h),
+            None => s.hash(h),
         },
+        Value::String(s) => s.hash(h),
+        Value::Array(a) => {
+            a.len().hash(h);
+            a.iter().for_each(|x| hash_node(x, h));
+        }
+        Value::Object(members) => {
+            let mut acc = 0u64;
+            for m in members {
+                let mut mh = DefaultHasher::new();
+                m.key.hash(&mut mh);
+                hash_node(&m.value, &mut mh);
+                acc = acc.wrapping_add(mh.finish());
+            }
+            acc.hash(h);
+        }
+    }
+}
+
+/// Items seen so far, by equality (for distinct, union, repeat).
+#[derive(Default)]
+pub(crate) struct Seen<'a> {
+    keys: HashSet<String>,
+    nodes: HashMap<u64, Vec<&'a Node>>,
+}
+
+impl<'a> Seen<'a> {
+    /// Records `it`; false when an equal item was already seen.
+    pub fn insert(&mut self, it: &Item<'a>) -> bool {
+        if let Some(k) = system_key(it) {
+            return self.keys.insert(k);
+        }
+        match it {
+            Item::Node(n) => match n.node {
+                Some(node) => {
+                    let mut h = DefaultHasher::new();
+                    hash_node(node, &mut h);
+                    let bucket = self.nodes.entry(h.finish()).or_default();
+                    if bucket.iter().any(|o| json_eq(o, node)) {
+                        return false;
+                    }
+                    bucket.push(node);
+                    true
+                }
+                // No value: distinct by identity of the extension sibling.
+                None => self.keys.insert(format!(
+                    "x:{:p}",
+                    n.ext.map_or(std::ptr::null(), |e| e as *const Node)
+                )),
+            },
+            Item::Type(ns, name) => self.keys.insert(format!("y:{ns}.{name}")),
+            _ => true,
+        }
     }
 }
 
@@ -98,11 +162,8 @@ fn quantity_key(q: &crate::fhirpath::quantity::Quantity) -> String {
 
 /// Removes duplicates (by equality), keeping first occurrences.
 pub(crate) fn distinct<'a>(items: Coll<'a>) -> Coll<'a> {
-    let mut seen = HashSet::new();
-    items
-        .into_iter()
-        .filter(|it| seen.insert(item_key(it)))
-        .collect()
+    let mut seen = Seen::default();
+    items.into_iter().filter(|it| seen.insert(it)).collect()
 }
 
 /// A number next to a quantity acts as a quantity with unit `'1'`.
