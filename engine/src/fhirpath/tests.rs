@@ -557,3 +557,79 @@ fn snapshot_model_round_trips_through_serde() {
         Some("Quantity".into())
     );
 }
+
+/// A host answering terminology and profile questions, and a fixed clock.
+struct TestHost;
+
+impl EvalHost for TestHost {
+    fn member_of(&self, item: &Item<'_>, valueset_url: &str) -> Option<bool> {
+        let code = item.json()?.get("code")?.as_str()?;
+        (valueset_url == "http://vs").then(|| code == "a")
+    }
+
+    fn conforms_to(&self, _item: &Item<'_>, profile_url: &str) -> Option<bool> {
+        (profile_url == "http://profile").then_some(true)
+    }
+
+    fn now(&self) -> Option<datetime::Temporal> {
+        datetime::Temporal::parse_date_time("2020-01-02T03:04:05.006Z")
+    }
+}
+
+#[test]
+fn host_hooks() {
+    let obs = parse_json(
+        br#"{"resourceType":"Observation","status":"final",
+            "valueQuantity":{"value":1},"subject":{"reference":"Patient/x"}}"#,
+    )
+    .unwrap();
+    let coding =
+        parse_json(br#"{"resourceType":"Basic","code":{"coding":[{"code":"b"},{"code":"a"}]}}"#)
+            .unwrap();
+    let env = Environment {
+        host: Some(&TestHost),
+        ..Default::default()
+    };
+    let eval = |src: &str, node: &Node| -> Vec<String> {
+        let e = compile(src, &opts(None)).unwrap();
+        e.evaluate(&EvalInput::resource(node), &env)
+            .unwrap()
+            .iter()
+            .map(|i| i.to_display_string().unwrap_or_default())
+            .collect()
+    };
+    assert_eq!(
+        eval("code.coding.memberOf('http://vs')", &coding),
+        vec!["true"]
+    );
+    assert!(eval("code.coding.memberOf('http://other')", &coding).is_empty());
+    assert_eq!(eval("conformsTo('http://profile')", &obs), vec!["true"]);
+    // Core resource profiles are answered without the host.
+    assert_eq!(
+        eval(
+            "conformsTo('http://hl7.org/fhir/StructureDefinition/Observation')",
+            &obs
+        ),
+        vec!["true"]
+    );
+    assert_eq!(
+        eval(
+            "conformsTo('http://hl7.org/fhir/StructureDefinition/Patient')",
+            &obs
+        ),
+        vec!["false"]
+    );
+    assert_eq!(eval("today()", &obs), vec!["2020-01-02"]);
+    assert_eq!(eval("now() > @2019", &obs), vec!["true"]);
+    // A reference outside the Bundle does not resolve.
+    assert!(eval("subject.resolve()", &obs).is_empty());
+    // trace() records into the environment when asked.
+    let traced = Environment {
+        trace: Some(Default::default()),
+        ..Default::default()
+    };
+    let e = compile("status.trace('s').exists()", &opts(None)).unwrap();
+    e.evaluate(&EvalInput::resource(&obs), &traced).unwrap();
+    let log = traced.trace.unwrap().into_inner();
+    assert_eq!(log, vec![("s".to_string(), vec!["final".to_string()])]);
+}
