@@ -294,7 +294,8 @@ impl Expression {
 
     /// Evaluates and converts the result to a boolean the way invariants
     /// are checked: empty is `None`, a single boolean is itself, any other
-    /// single item is `true`, several items are an error.
+    /// single item is `true`; several items are `true`, or an error with
+    /// [`CompileOptions::strict_singletons`].
     pub fn evaluate_bool(
         &self,
         input: &EvalInput<'_>,
@@ -307,6 +308,7 @@ impl Expression {
                 Some(Item::Boolean(b)) => b,
                 _ => true,
             })),
+            _ if !self.strict_singletons => Ok(Some(true)),
             _ => Err(FhirPathError::exec(0, "expected a single boolean result")),
         }
     }
