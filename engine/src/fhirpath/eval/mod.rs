@@ -51,11 +51,14 @@ pub(crate) struct Ev<'e, 'a> {
 
 /// Drops primitives that have no value (only an `_x` extension): they
 /// count as items for indexing but as empty for singleton operations.
-pub(crate) fn strip_nulls<'a>(c: &[Item<'a>]) -> Vec<Item<'a>> {
-    c.iter()
-        .filter(|i| !matches!(i, Item::Node(n) if n.node.is_none_or(|v| v.value == Value::Null)))
-        .cloned()
-        .collect()
+pub(crate) fn strip_nulls<'c, 'a>(c: &'c [Item<'a>]) -> std::borrow::Cow<'c, [Item<'a>]> {
+    let is_null =
+        |i: &Item<'a>| matches!(i, Item::Node(n) if n.node.is_none_or(|v| v.value == Value::Null));
+    if c.iter().any(is_null) {
+        std::borrow::Cow::Owned(c.iter().filter(|i| !is_null(i)).cloned().collect())
+    } else {
+        std::borrow::Cow::Borrowed(c)
+    }
 }
 
 /// Exposes the narrative check to the unit tests.
@@ -478,7 +481,7 @@ impl<'e, 'a> Ev<'e, 'a> {
 
     /// The single integer of a collection (error for several or non-integer).
     pub fn singleton_int(&self, c: &[Item<'a>], pos: usize) -> Result<Option<i64>, FhirPathError> {
-        match c {
+        match &*strip_nulls(c) {
             [] => Ok(None),
             [one] => match one.to_system() {
                 Some(Item::Integer(i)) => Ok(Some(i)),
@@ -497,7 +500,7 @@ impl<'e, 'a> Ev<'e, 'a> {
         c: &[Item<'a>],
         pos: usize,
     ) -> Result<Option<String>, FhirPathError> {
-        match strip_nulls(c).as_slice() {
+        match &*strip_nulls(c) {
             [] => Ok(None),
             // FHIR primitives as their JSON text (dates keep what was written).
             [Item::Node(NodeItem {
@@ -526,7 +529,7 @@ impl<'e, 'a> Ev<'e, 'a> {
         c: &[Item<'a>],
         pos: usize,
     ) -> Result<Option<bool>, FhirPathError> {
-        match strip_nulls(c).as_slice() {
+        match &*strip_nulls(c) {
             [] => Ok(None),
             [one] => Ok(Some(match one.to_system() {
                 Some(Item::Boolean(b)) => b,
@@ -689,7 +692,7 @@ impl<'a> Call<'_, '_, '_, 'a> {
 
     /// The input as a single System value (`None` when empty).
     pub fn single(&self) -> Result<Option<Item<'a>>, FhirPathError> {
-        match strip_nulls(self.inp).as_slice() {
+        match &*strip_nulls(self.inp) {
             [] => Ok(None),
             [one] => Ok(Some(
                 one.to_system()

@@ -321,7 +321,7 @@ pub(crate) fn compare(
 }
 
 fn single<'a>(c: &[Item<'a>], pos: usize) -> Result<Option<Item<'a>>, FhirPathError> {
-    match super::strip_nulls(c).as_slice() {
+    match &*super::strip_nulls(c) {
         [] => Ok(None),
         [one] => Ok(Some(one.clone())),
         _ => Err(FhirPathError::exec(

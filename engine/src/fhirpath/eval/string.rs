@@ -58,8 +58,8 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         if name == "join" {
             let sep = c.str_arg(0)?.unwrap_or_default();
             let mut parts = Vec::new();
-            for it in super::strip_nulls(c.inp) {
-                let one = std::slice::from_ref(&it);
+            for it in super::strip_nulls(c.inp).iter() {
+                let one = std::slice::from_ref(it);
                 parts.push(c.ev.singleton_str(one, c.pos)?.unwrap_or_default());
             }
             if parts.is_empty() && c.inp.is_empty() {
