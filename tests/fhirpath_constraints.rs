@@ -9,24 +9,6 @@ use shinny_suite::{r4_model, shared_dir};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// The static type at an element path (`Patient.contact.name`), when it is
-/// a single known type.
-fn context_type(model: &dyn ModelInfo, path: &str) -> Option<String> {
-    let mut segs = path.split('.');
-    let mut cur = segs.next()?.to_string();
-    if !model.is_type(&cur) {
-        return None;
-    }
-    for seg in segs {
-        let c = model.child(&cur, seg)?;
-        if c.choice || c.types.len() != 1 {
-            return None;
-        }
-        cur = c.types[0].to_string();
-    }
-    Some(cur)
-}
-
 fn json_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .map(|r| {
@@ -74,7 +56,7 @@ fn all_package_constraints_compile() {
                         let Some(expr) = c["expression"].as_str() else {
                             continue;
                         };
-                        let ctx = context_type(&*model, path);
+                        let ctx = model.type_of_path(path).map(|t| t.to_string());
                         if !seen.insert((expr.to_string(), ctx.clone())) {
                             continue;
                         }

@@ -59,6 +59,28 @@ pub trait ModelInfo: Send + Sync {
         None
     }
 
+    /// The static type at an element path (`Patient.contact.name` ->
+    /// `HumanName`, `Questionnaire.item.item` -> `Questionnaire.item`), for
+    /// [`CompileOptions::context_type`](super::CompileOptions::context_type);
+    /// `None` when unknown or not a single type (for a choice element pass
+    /// the concrete type, such as `Quantity`, instead).
+    fn type_of_path(&self, path: &str) -> Option<TypeName> {
+        let mut segs = path.split('.');
+        let first = segs.next()?;
+        if !self.is_type(first) {
+            return None;
+        }
+        let mut cur: TypeName = Arc::from(first);
+        for seg in segs {
+            let c = self.child(&cur, seg)?;
+            if c.choice || c.types.len() != 1 {
+                return None;
+            }
+            cur = c.types[0].clone();
+        }
+        Some(cur)
+    }
+
     /// Whether `t` is `ancestor` or derives from it.
     fn is_subtype(&self, t: &str, ancestor: &str) -> bool {
         let mut cur = t;

@@ -633,3 +633,22 @@ fn host_hooks() {
     let log = traced.trace.unwrap().into_inner();
     assert_eq!(log, vec![("s".to_string(), vec!["final".to_string()])]);
 }
+
+#[test]
+fn type_of_path_follows_backbones_and_content_references() {
+    let m = model();
+    assert_eq!(
+        m.type_of_path("Patient.contact.name").as_deref(),
+        Some("HumanName")
+    );
+    assert_eq!(
+        m.type_of_path("Patient.contact").as_deref(),
+        Some("Patient.contact")
+    );
+    assert_eq!(
+        m.type_of_path("Questionnaire.item.item.item").as_deref(),
+        Some("Questionnaire.item")
+    );
+    assert_eq!(m.type_of_path("Observation.value"), None);
+    assert_eq!(m.type_of_path("Patient.nosuch"), None);
+}
