@@ -19,7 +19,8 @@
 //!   put it in [`CompileOptions::model`].
 //! * Compile each invariant once with `context_type` set to the element's
 //!   type (a type name such as `HumanName`, or the element path of a
-//!   backbone element such as `Patient.contact`) and `strict: false`:
+//!   backbone element such as `Patient.contact`; [`ModelInfo::type_of_path`]
+//!   computes it from an element path) and `strict: false`:
 //!   element names unknown for the type then come back as
 //!   [`Expression::warnings`] (published packages have a few) instead of
 //!   errors. Compiled [`Expression`]s are `Send + Sync`.
