@@ -12,7 +12,7 @@ use std::sync::Arc;
 type Types = Option<Vec<TypeName>>;
 
 /// (name, min args, max args, whether argument 0 is a lambda, result kind)
-const FUNCTIONS: &[(&str, usize, usize, bool, Res)] = &[
+pub(crate) const FUNCTIONS: &[(&str, usize, usize, bool, Res)] = &[
     ("empty", 0, 0, false, Res::Other),
     ("exists", 0, 1, true, Res::Other),
     ("all", 1, 1, true, Res::Other),
@@ -112,7 +112,7 @@ const FUNCTIONS: &[(&str, usize, usize, bool, Res)] = &[
 
 /// What a function returns, statically.
 #[derive(Clone, Copy, PartialEq)]
-enum Res {
+pub(crate) enum Res {
     /// Same types as its input.
     Same,
     /// The types of its lambda argument.

@@ -652,3 +652,22 @@ fn type_of_path_follows_backbones_and_content_references() {
     assert_eq!(m.type_of_path("Observation.value"), None);
     assert_eq!(m.type_of_path("Patient.nosuch"), None);
 }
+
+#[test]
+fn every_checked_function_is_implemented() {
+    let p = patient();
+    for (name, min, _, _, _) in checker::FUNCTIONS {
+        let args: Vec<&str> = (0..*min)
+            .map(|i| match (i, *name) {
+                (0, "is" | "as" | "ofType") => "String",
+                (0, "iif") => "true",
+                _ => "'a'",
+            })
+            .collect();
+        let src = format!("{{}}.{name}({})", args.join(", "));
+        let e = compile(&src, &opts(None)).unwrap_or_else(|e| panic!("{src}: {e}"));
+        if let Err(err) = e.evaluate(&EvalInput::resource(&p), &Environment::default()) {
+            assert!(!err.message.contains("unknown function"), "{src}: {err}");
+        }
+    }
+}
