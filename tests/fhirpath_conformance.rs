@@ -229,6 +229,10 @@ fn js_render(it: &Item<'_>) -> J {
         Some(Item::Decimal(d)) => serde_json::from_str(&d.to_string()).unwrap_or(J::Null),
         Some(Item::Temporal(t)) => J::String(t.render()),
         Some(Item::Quantity(q)) if matches!(it, Item::Quantity(_)) => J::String(q.render()),
+        _ if matches!(it, Item::Type(..)) => match it {
+            Item::Type(ns, name) => serde_json::json!({"namespace": ns, "name": name}),
+            _ => J::Null,
+        },
         _ => it.json().map(Node::to_serde).unwrap_or(J::Null),
     }
 }

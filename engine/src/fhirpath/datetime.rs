@@ -205,6 +205,10 @@ impl Temporal {
         let (h, r) = num(&s[1..], 2)?;
         let r = r.strip_prefix(':')?;
         let (m, r) = num(r, 2)?;
+        // Offsets run from -12:00 to +14:00.
+        if m > 59 || h > 14 || (h == 14 && m > 0) {
+            return None;
+        }
         Some((Some(sign * (h * 60 + m) as i32), r))
     }
 

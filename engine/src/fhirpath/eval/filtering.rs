@@ -15,7 +15,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 return Err(FhirPathError::semantic(c.pos, "ofType() needs a type"));
             };
             let mut out = Vec::new();
-            for it in super::strip_nulls(c.inp).iter() {
+            for it in c.inp {
                 if c.ev.as_type(it, t, c.pos)? {
                     out.push(it.clone());
                 }
