@@ -1,9 +1,8 @@
 //! Conversion functions (§5.5) and `iif`.
 
 use super::{Call, Frame, R};
-use crate::fhirpath::datetime::{TemporalKind, DAY};
-use crate::fhirpath::decimal::Decimal;
-use crate::fhirpath::quantity::Quantity as Q;
+use crate::fhirpath::datetime::{Temporal as Tmp, TemporalKind, DAY};
+use crate::fhirpath::decimal::Decimal as Dec;
 use crate::fhirpath::quantity::{calendar_keyword, Quantity};
 use crate::fhirpath::value::Item;
 use crate::fhirpath::FhirPathError;
@@ -107,7 +106,7 @@ pub(super) fn parse_quantity(s: &str) -> Option<Quantity> {
     if !is_dec_text(num) {
         return None;
     }
-    let value = Decimal::parse(num)?;
+    let value = Dec::parse(num)?;
     let unit = if rest.is_empty() {
         "1".to_string()
     } else if let Some(u) = rest.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
@@ -118,90 +117,62 @@ pub(super) fn parse_quantity(s: &str) -> Option<Quantity> {
     Some(Quantity { value, unit })
 }
 
+/// Converts a value to a System type: `None` when it does not convert.
 fn convert(v: &Item<'_>, to: &str, unit: Option<&str>) -> Option<Item<'static>> {
-    use Item::*;
-    let v = v.to_system()?;
-    Some(match (to, v) {
-        ("Boolean", Boolean(b)) => Boolean(b),
-        ("Boolean", Integer(i)) => match i {
-            0 => Boolean(false),
-            1 => Boolean(true),
+    use Item as I;
+    let one = Dec::from_i64(1);
+    let as_date = |mut t: Tmp| {
+        t.kind = TemporalKind::Date;
+        t.precision = t.precision.min(DAY);
+        t.tz = None;
+        I::Temporal(t)
+    };
+    let as_date_time = |mut t: Tmp| {
+        t.kind = TemporalKind::DateTime;
+        I::Temporal(t)
+    };
+    Some(match (to, v.to_system()?) {
+        ("Boolean", I::Boolean(b)) => I::Boolean(b),
+        ("Boolean", I::Integer(0)) => I::Boolean(false),
+        ("Boolean", I::Integer(1)) => I::Boolean(true),
+        ("Boolean", I::Decimal(d)) if d == one => I::Boolean(true),
+        ("Boolean", I::Decimal(d)) if d.is_zero() => I::Boolean(false),
+        ("Boolean", I::String(s)) => match s.to_lowercase().as_str() {
+            "true" | "t" | "yes" | "y" | "1" | "1.0" => I::Boolean(true),
+            "false" | "f" | "no" | "n" | "0" | "0.0" => I::Boolean(false),
             _ => return None,
         },
-        ("Boolean", Decimal(d)) => {
-            if d == crate::fhirpath::decimal::Decimal::from_i64(1) {
-                Boolean(true)
-            } else if d.is_zero() {
-                Boolean(false)
-            } else {
-                return None;
-            }
-        }
-        ("Boolean", String(s)) => match s.to_lowercase().as_str() {
-            "true" | "t" | "yes" | "y" | "1" | "1.0" => Boolean(true),
-            "false" | "f" | "no" | "n" | "0" | "0.0" => Boolean(false),
-            _ => return None,
-        },
-        ("Integer", Integer(i)) => Integer(i),
-        ("Integer", Boolean(b)) => Integer(b as i64),
-        ("Integer", String(s)) if is_int_text(&s) => Integer(s.parse().ok()?),
-        ("Decimal", Integer(i)) => Decimal(crate::fhirpath::decimal::Decimal::from_i64(i)),
-        ("Decimal", Decimal(d)) => Decimal(d),
-        ("Decimal", Boolean(b)) => Decimal(crate::fhirpath::decimal::Decimal::from_i64(b as i64)),
-        ("Decimal", String(s)) if is_dec_text(&s) => {
-            Decimal(crate::fhirpath::decimal::Decimal::parse(&s)?)
-        }
-        ("String", v) => String(v.to_display_string()?),
-        ("Date", Temporal(t)) if t.kind != TemporalKind::Time => {
-            let mut t = t;
-            t.kind = TemporalKind::Date;
-            t.precision = t.precision.min(DAY);
-            t.tz = None;
-            Temporal(t)
-        }
-        ("Date", String(s)) => {
-            let mut t = crate::fhirpath::datetime::Temporal::parse_date_time(&s)?;
-            t.kind = TemporalKind::Date;
-            t.precision = t.precision.min(DAY);
-            t.tz = None;
-            Temporal(t)
-        }
-        ("DateTime", Temporal(t)) if t.kind != TemporalKind::Time => {
-            let mut t = t;
-            t.kind = TemporalKind::DateTime;
-            Temporal(t)
-        }
-        ("DateTime", String(s)) => {
-            let mut t = crate::fhirpath::datetime::Temporal::parse_date_time(&s)?;
-            t.kind = TemporalKind::DateTime;
-            Temporal(t)
-        }
-        ("Time", Temporal(t)) if t.kind == TemporalKind::Time => Temporal(t),
-        ("Time", String(s)) => Temporal(crate::fhirpath::datetime::Temporal::parse_time(
-            s.strip_prefix('T').unwrap_or(&s),
-        )?),
+        ("Integer", I::Integer(i)) => I::Integer(i),
+        ("Integer", I::Boolean(b)) => I::Integer(b as i64),
+        ("Integer", I::String(s)) if is_int_text(&s) => I::Integer(s.parse().ok()?),
+        ("Decimal", I::Integer(i)) => I::Decimal(Dec::from_i64(i)),
+        ("Decimal", I::Decimal(d)) => I::Decimal(d),
+        ("Decimal", I::Boolean(b)) => I::Decimal(Dec::from_i64(b as i64)),
+        ("Decimal", I::String(s)) if is_dec_text(&s) => I::Decimal(Dec::parse(&s)?),
+        ("String", v) => I::String(v.to_display_string()?),
+        ("Date", I::Temporal(t)) if t.kind != TemporalKind::Time => as_date(t),
+        ("Date", I::String(s)) => as_date(Tmp::parse_date_time(&s)?),
+        ("DateTime", I::Temporal(t)) if t.kind != TemporalKind::Time => as_date_time(t),
+        ("DateTime", I::String(s)) => as_date_time(Tmp::parse_date_time(&s)?),
+        ("Time", I::Temporal(t)) if t.kind == TemporalKind::Time => I::Temporal(t),
+        ("Time", I::String(s)) => I::Temporal(Tmp::parse_time(s.strip_prefix('T').unwrap_or(&s))?),
         ("Quantity", v) => {
+            let unity = |value| Quantity {
+                value,
+                unit: "1".into(),
+            };
             let q = match v {
-                Integer(i) => Q {
-                    value: crate::fhirpath::decimal::Decimal::from_i64(i),
-                    unit: "1".into(),
-                },
-                Decimal(d) => Q {
-                    value: d,
-                    unit: "1".into(),
-                },
-                Boolean(b) => Q {
-                    value: crate::fhirpath::decimal::Decimal::new(if b { 10 } else { 0 }, 1),
-                    unit: "1".into(),
-                },
-                Quantity(q) => q,
-                String(s) => parse_quantity(&s)?,
+                I::Integer(i) => unity(Dec::from_i64(i)),
+                I::Decimal(d) => unity(d),
+                I::Boolean(b) => unity(Dec::new(if b { 10 } else { 0 }, 1)),
+                I::Quantity(q) => q,
+                I::String(s) => parse_quantity(&s)?,
                 _ => return None,
             };
-            match unit {
-                Some(u) => Quantity(q.convert_to(calendar_keyword(u).unwrap_or(u))?),
-                None => Quantity(q),
-            }
+            I::Quantity(match unit {
+                Some(u) => q.convert_to(calendar_keyword(u).unwrap_or(u))?,
+                None => q,
+            })
         }
         _ => return None,
     })
