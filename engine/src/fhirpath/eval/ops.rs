@@ -4,7 +4,7 @@ use super::{Call, Coll, Ev, Frame, R};
 use crate::fhirpath::datetime::{TemporalKind, MILLI, SECOND};
 use crate::fhirpath::decimal::Decimal;
 use crate::fhirpath::parser::{BinOp, Expr, ExprKind, TypeSpec};
-use crate::fhirpath::quantity::calendar_keyword;
+use crate::fhirpath::quantity::{self, calendar_keyword, Quantity as Q};
 use crate::fhirpath::value::Item;
 use crate::fhirpath::FhirPathError;
 use crate::json::{Node, Value};
@@ -136,19 +136,16 @@ impl<'a> Seen<'a> {
 }
 
 /// Equal quantities in different units share a key (`3 'min'`, `180 seconds`).
-fn quantity_key(q: &crate::fhirpath::quantity::Quantity) -> String {
+fn quantity_key(q: &Q) -> String {
     let base = match q.unit.as_str() {
         "year" | "month" => q.convert_to("month"),
-        u if crate::fhirpath::quantity::is_calendar(u) => {
-            q.convert_to("s")
-                .map(|s| crate::fhirpath::quantity::Quantity {
-                    value: s.value,
-                    unit: "s1".into(),
-                })
-        }
-        u => crate::fhirpath::quantity::canonical(u).and_then(|(f, d)| {
+        u if quantity::is_calendar(u) => q.convert_to("s").map(|s| Q {
+            value: s.value,
+            unit: "s1".into(),
+        }),
+        u => quantity::canonical(u).and_then(|(f, d)| {
             let unit: Vec<String> = d.iter().map(|(k, e)| format!("{k}{e}")).collect();
-            Some(crate::fhirpath::quantity::Quantity {
+            Some(Q {
                 value: q.value.mul(f)?,
                 unit: unit.join("."),
             })
@@ -170,11 +167,11 @@ pub(crate) fn distinct<'a>(items: Coll<'a>) -> Coll<'a> {
 type Pair = (Option<Item<'static>>, Option<Item<'static>>);
 fn promote(a: Option<Item<'static>>, b: Option<Item<'static>>) -> Pair {
     let q = |v: &Item<'static>| match v {
-        Item::Integer(i) => Some(Item::Quantity(crate::fhirpath::quantity::Quantity {
+        Item::Integer(i) => Some(Item::Quantity(Q {
             value: Decimal::from_i64(*i),
             unit: "1".into(),
         })),
-        Item::Decimal(d) => Some(Item::Quantity(crate::fhirpath::quantity::Quantity {
+        Item::Decimal(d) => Some(Item::Quantity(Q {
             value: *d,
             unit: "1".into(),
         })),
@@ -426,7 +423,7 @@ fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usize) -> R<'a>
             } else {
                 a.value.sub(b.value)
             };
-            Quantity(crate::fhirpath::quantity::Quantity {
+            Quantity(Q {
                 value: v.ok_or_else(over)?,
                 unit,
             })
@@ -445,7 +442,7 @@ fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usize) -> R<'a>
                 a.value.div(d)
             };
             match v {
-                Some(value) => Quantity(crate::fhirpath::quantity::Quantity {
+                Some(value) => Quantity(Q {
                     value,
                     unit: a.unit,
                 }),
@@ -454,7 +451,7 @@ fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usize) -> R<'a>
         }
         (BinOp::Mul, n @ (Integer(_) | Decimal(_)), Quantity(a)) => {
             let d = num(&n).ok_or_else(err)?;
-            Quantity(crate::fhirpath::quantity::Quantity {
+            Quantity(Q {
                 value: a.value.mul(d).ok_or_else(over)?,
                 unit: a.unit,
             })
