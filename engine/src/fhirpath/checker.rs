@@ -108,6 +108,10 @@ pub(crate) const FUNCTIONS: &[(&str, usize, usize, bool, Res)] = &[
     ("type", 0, 0, false, Res::Other),
     ("sort", 0, 8, true, Res::Same),
     ("matchesFull", 1, 1, false, Res::Str),
+    ("encode", 1, 1, false, Res::Str),
+    ("decode", 1, 1, false, Res::Str),
+    ("escape", 1, 1, false, Res::Str),
+    ("unescape", 1, 1, false, Res::Str),
 ];
 
 /// What a function returns, statically.

@@ -1,6 +1,7 @@
 //! Evaluation of a parsed expression over `json::Node` trees.
 
 mod boundary;
+mod codec;
 mod combining;
 mod conversion;
 mod existence;
@@ -652,6 +653,7 @@ impl<'e, 'a> Ev<'e, 'a> {
             .or_else(|| fhir::call(&c, name))
             .or_else(|| boundary::call(&c, name))
             .or_else(|| temporal::call(&c, name))
+            .or_else(|| codec::call(&c, name))
             .or_else(|| ops::call(&c, name));
         if let Some(r) = r {
             return r;
