@@ -82,3 +82,29 @@ pub fn shinny_context() -> Context {
 pub fn r4_context() -> Context {
     context_from_folders(&["hl7.fhir.r4.core#4.0.1"])
 }
+
+/// The FHIR R4 core model for FHIRPath, built once from the core package's
+/// StructureDefinitions.
+pub fn r4_model() -> std::sync::Arc<shinny_engine::fhirpath::SnapshotModel> {
+    use std::sync::{Arc, OnceLock};
+    static MODEL: OnceLock<Arc<shinny_engine::fhirpath::SnapshotModel>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let dir = shared_dir().join("fhir-packages/hl7.fhir.r4.core#4.0.1/package");
+            let mut defs = Vec::new();
+            for e in std::fs::read_dir(&dir).expect("r4 core package") {
+                let p = e.expect("dir entry").path();
+                let name = p
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string();
+                if name.starts_with("StructureDefinition-") && name.ends_with(".json") {
+                    let bytes = std::fs::read(&p).expect("readable");
+                    defs.push(serde_json::from_slice::<serde_json::Value>(&bytes).expect("json"));
+                }
+            }
+            Arc::new(shinny_engine::fhirpath::SnapshotModel::from_structure_definitions(&defs))
+        })
+        .clone()
+}

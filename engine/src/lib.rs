@@ -9,6 +9,7 @@
 //! (see the `shinny-packages` crate for the disk cache and registry), which
 //! keeps it buildable for `wasm32-unknown-unknown`.
 
+pub mod fhirpath;
 pub mod json;
 pub mod messages;
 pub mod model;

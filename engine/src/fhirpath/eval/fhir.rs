@@ -1,0 +1,289 @@
+//! FHIR additions (FHIR R4 §2.6.3 / fhirpath.html): extension, hasValue,
+//! getValue, resolve, memberOf, conformsTo, htmlChecks.
+
+use super::{typed_root, Call, R};
+use crate::fhirpath::host::ResolveContext;
+use crate::fhirpath::value::Item;
+use crate::json::Node;
+
+pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
+    Some(match name {
+        "extension" => (|| {
+            let url = c.str_arg(0)?;
+            let exts = c.ev.navigate(c.inp, "extension", c.pos)?;
+            Ok(match url {
+                None => vec![],
+                Some(u) => exts
+                    .into_iter()
+                    .filter(|e| {
+                        e.json().and_then(|n| n.get("url")).and_then(Node::as_str)
+                            == Some(u.as_str())
+                    })
+                    .collect(),
+            })
+        })(),
+        "hasValue" => Ok(vec![Item::Boolean(match c.inp {
+            [Item::Node(n)] => n
+                .node
+                .is_some_and(|v| v.as_object().is_none() && v.as_array().is_none()),
+            [] | [Item::Quantity(_)] => false,
+            [_] => true,
+            _ => false,
+        })]),
+        "getValue" => Ok(match c.inp {
+            [one @ Item::Node(n)] if n.node.is_some_and(|v| v.as_object().is_none()) => {
+                one.to_system().into_iter().collect()
+            }
+            [Item::Node(_)] | [Item::Quantity(_)] => vec![],
+            [one] => vec![one.clone()],
+            _ => vec![],
+        }),
+        "resolve" => {
+            let ctx = ResolveContext {
+                resource: c.ev.input.resource,
+                root: c.ev.input.root_resource,
+            };
+            let mut out = Vec::new();
+            for it in c.inp {
+                let r = match it.to_system() {
+                    Some(Item::String(s)) => Some(s),
+                    _ => it
+                        .json()
+                        .and_then(|n| n.get("reference"))
+                        .and_then(Node::as_str)
+                        .map(str::to_string),
+                };
+                if let Some(r) = r {
+                    if let Some(found) = c.ev.host.resolve(&r, &ctx) {
+                        out.push(typed_root(found));
+                    }
+                }
+            }
+            Ok(out)
+        }
+        "memberOf" => (|| {
+            let Some(url) = c.str_arg(0)? else {
+                return Ok(vec![]);
+            };
+            // Several codes: true if any is a member, false if none is,
+            // empty when the host cannot tell.
+            let mut any_unknown = false;
+            for it in c.inp {
+                match c.ev.host.member_of(it, &url) {
+                    Some(true) => return Ok(vec![Item::Boolean(true)]),
+                    Some(false) => {}
+                    None => any_unknown = true,
+                }
+            }
+            Ok(if c.inp.is_empty() || any_unknown {
+                vec![]
+            } else {
+                vec![Item::Boolean(false)]
+            })
+        })(),
+        "conformsTo" => (|| {
+            let Some(url) = c.str_arg(0)? else {
+                return Ok(vec![]);
+            };
+            let mut out = Vec::new();
+            for it in c.inp {
+                let v = match c.ev.host.conforms_to(it, &url) {
+                    Some(v) => v,
+                    None => match url.strip_prefix("http://hl7.org/fhir/StructureDefinition/") {
+                        Some(t) if c.ev.model.is_none_or(|m| m.is_type(t)) => match it {
+                            Item::Node(n) => match c.ev.model {
+                                Some(m) => m.is_subtype(&n.type_name, t),
+                                None => &*n.type_name == t,
+                            },
+                            _ => false,
+                        },
+                        _ => return Err(c.err(format!("cannot check conformance to {url}"))),
+                    },
+                };
+                out.push(Item::Boolean(v));
+            }
+            Ok(out)
+        })(),
+        "subsumes" | "subsumedBy" => (|| {
+            let other = c.arg(0)?;
+            Ok(match (c.inp, other.as_slice()) {
+                ([a], [b]) => {
+                    let (x, y) = if name == "subsumes" { (a, b) } else { (b, a) };
+                    c.ev.host
+                        .subsumes(x, y)
+                        .map(Item::Boolean)
+                        .into_iter()
+                        .collect()
+                }
+                ([], _) | (_, []) => vec![],
+                _ => return Err(c.err(format!("{name}() needs single items"))),
+            })
+        })(),
+        "htmlChecks" => Ok(match c.inp {
+            [] => vec![],
+            [one] => vec![Item::Boolean(
+                one.to_system()
+                    .is_some_and(|v| matches!(v, Item::String(s) if html_ok(&s))),
+            )],
+            _ => vec![Item::Boolean(false)],
+        }),
+        "checkModifiers" => Ok(c.inp.to_vec()),
+        _ => return None,
+    })
+}
+
+/// Elements allowed in narrative (HTML 4 basic formatting, links, images, tables).
+const ALLOWED: &[&str] = &[
+    "a",
+    "abbr",
+    "acronym",
+    "address",
+    "area",
+    "b",
+    "bdo",
+    "big",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "kbd",
+    "li",
+    "map",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "samp",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "s",
+    "strike",
+    "center",
+    "font",
+    "label",
+];
+
+/// txt-1 and txt-2: only allowed elements, no scripting attributes, and
+/// some non-whitespace text (or an image).
+pub(crate) fn html_ok(x: &str) -> bool {
+    let mut rest = x;
+    let mut has_content = false;
+    while let Some(lt) = rest.find('<') {
+        if !rest[..lt].trim().is_empty() {
+            has_content = true;
+        }
+        rest = &rest[lt + 1..];
+        if let Some(r) = rest.strip_prefix("!--") {
+            match r.find("-->") {
+                Some(e) => rest = &r[e + 3..],
+                None => return false,
+            }
+            continue;
+        }
+        // The tag ends at the first `>` outside a quoted attribute value.
+        let mut quote = None;
+        let Some(gt) = rest.char_indices().find_map(|(i, c)| {
+            match (quote, c) {
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, '>') => return Some(i),
+                _ => {}
+            }
+            None
+        }) else {
+            return false;
+        };
+        let tag = &rest[..gt];
+        rest = &rest[gt + 1..];
+        if tag.starts_with('/') || tag.starts_with('?') || tag.starts_with('!') {
+            continue;
+        }
+        let tag = tag.trim_end_matches('/');
+        let name_end = tag.find(char::is_whitespace).unwrap_or(tag.len());
+        let name = tag[..name_end].to_ascii_lowercase();
+        let name = name.strip_prefix("xhtml:").unwrap_or(&name);
+        if !ALLOWED.contains(&name) {
+            return false;
+        }
+        if name == "img" {
+            has_content = true;
+        }
+        if !attributes_ok(&tag[name_end..]) {
+            return false;
+        }
+    }
+    if !rest.trim().is_empty() {
+        has_content = true;
+    }
+    has_content
+}
+
+/// No event handlers (`on*`) and no `javascript:` URLs.
+fn attributes_ok(attrs: &str) -> bool {
+    let mut rest = attrs.trim_start();
+    while !rest.is_empty() {
+        let name_end = rest
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let name = rest[..name_end].to_ascii_lowercase();
+        rest = rest[name_end..].trim_start();
+        let mut value = "";
+        if let Some(r) = rest.strip_prefix('=') {
+            let r = r.trim_start();
+            match r.chars().next() {
+                Some(q @ ('"' | '\'')) => {
+                    let end = r[1..].find(q).map(|e| e + 1).unwrap_or(r.len());
+                    value = &r[1..end];
+                    rest = r.get(end + 1..).unwrap_or("");
+                }
+                _ => {
+                    let end = r.find(char::is_whitespace).unwrap_or(r.len());
+                    value = &r[..end];
+                    rest = &r[end..];
+                }
+            }
+        }
+        if name.starts_with("on")
+            || value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("javascript:")
+        {
+            return false;
+        }
+        rest = rest.trim_start();
+    }
+    true
+}

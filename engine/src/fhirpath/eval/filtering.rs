@@ -1,0 +1,72 @@
+//! Filtering and projection (§5.2): where, select, repeat, ofType.
+
+use super::ops::Seen;
+use super::{Call, Coll, R};
+use crate::fhirpath::parser::ExprKind;
+use crate::fhirpath::FhirPathError;
+
+pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
+    Some(match name {
+        "where" => filter(c),
+        "select" => select(c),
+        "repeat" => repeat(c),
+        "ofType" => (|| {
+            let Some(ExprKind::TypeArg(t)) = c.args.first().map(|a| &a.kind) else {
+                return Err(FhirPathError::semantic(c.pos, "ofType() needs a type"));
+            };
+            let mut out = Vec::new();
+            for it in c.inp {
+                if c.ev.as_type(it, t, c.pos)? {
+                    out.push(it.clone());
+                }
+            }
+            Ok(out)
+        })(),
+        _ => return None,
+    })
+}
+
+fn filter<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
+    c.arity(1, 1)?;
+    let mut out = Vec::new();
+    for (i, it) in c.inp.iter().enumerate() {
+        let r = c.ev.lambda(&c.args[0], it, i, None)?;
+        if c.ev.singleton_bool(&r, c.pos)? == Some(true) {
+            out.push(it.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn select<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
+    c.arity(1, 1)?;
+    let mut out = Vec::new();
+    for (i, it) in c.inp.iter().enumerate() {
+        out.extend(c.ev.lambda(&c.args[0], it, i, None)?);
+        c.ev.check_size(out.len(), c.pos)?;
+    }
+    Ok(out)
+}
+
+/// Applies the projection until no new items appear; the seen-set stops
+/// cycles and the size limit stops unbounded growth.
+fn repeat<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
+    c.arity(1, 1)?;
+    let mut out: Coll<'a> = Vec::new();
+    let mut seen = Seen::default();
+    let mut frontier: Coll<'a> = c.inp.to_vec();
+    while !frontier.is_empty() {
+        let mut next = Vec::new();
+        for (i, it) in frontier.iter().enumerate() {
+            for r in c.ev.lambda(&c.args[0], it, i, None)? {
+                if seen.insert(&r) {
+                    out.push(r.clone());
+                    next.push(r);
+                }
+            }
+            c.ev.check_size(out.len(), c.pos)?;
+        }
+        frontier = next;
+    }
+    Ok(out)
+}

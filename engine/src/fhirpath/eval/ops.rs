@@ -1,0 +1,645 @@
+//! Operators: equality, comparison, arithmetic, boolean logic, unions.
+
+use super::{Call, Coll, Ev, Frame, R};
+use crate::fhirpath::datetime::{TemporalKind, MILLI, SECOND};
+use crate::fhirpath::decimal::Decimal;
+use crate::fhirpath::parser::{BinOp, Expr, ExprKind, TypeSpec};
+use crate::fhirpath::quantity::{self, calendar_keyword, Quantity as Q};
+use crate::fhirpath::value::Item;
+use crate::fhirpath::FhirPathError;
+use crate::json::{Node, Value};
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+/// Deep equality of JSON values (numbers compared as decimals).
+pub(crate) fn json_eq(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Number(x), Value::Number(y)) => match (Decimal::parse(x), Decimal::parse(y)) {
+            (Some(x), Some(y)) => x == y,
+            _ => x == y,
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|m| {
+                    y.iter()
+                        .any(|n| n.key == m.key && json_eq(&m.value, &n.value))
+                })
+        }
+        (x, y) => x == y,
+    }
+}
+
+/// Deep equivalence of JSON values: strings compare as `~` does, numbers
+/// at the lesser precision, members in any order.
+fn json_equiv(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::String(x), Value::String(y)) => normalize_ws(x) == normalize_ws(y),
+        (Value::Number(x), Value::Number(y)) => match (Decimal::parse(x), Decimal::parse(y)) {
+            (Some(x), Some(y)) => dec_equiv(x, y),
+            _ => x == y,
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equiv(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|m| {
+                    y.iter()
+                        .any(|n| n.key == m.key && json_equiv(&m.value, &n.value))
+                })
+        }
+        (x, y) => x == y,
+    }
+}
+
+/// A key for System values (and FHIR primitives): equal keys mean equal
+/// items. `None` for complex nodes.
+fn system_key(it: &Item<'_>) -> Option<String> {
+    Some(match it.to_system()? {
+        Item::Boolean(b) => format!("b:{b}"),
+        Item::String(s) => format!("s:{s}"),
+        Item::Integer(i) => format!("n:{i}"),
+        Item::Decimal(d) => format!("n:{}", d.normalize()),
+        Item::Temporal(t) => format!("t:{}", t.render()),
+        Item::Quantity(q) => quantity_key(&q),
+        Item::Node(_) | Item::Type(..) => return None,
+    })
+}
+
+/// Structural hash of a JSON value, consistent with [`json_eq`]
+/// (numbers by value, object members in any order).
+fn hash_node(n: &Node, h: &mut impl Hasher) {
+    match &n.value {
+        Value::Null => 0u8.hash(h),
+        Value::Bool(b) => b.hash(h),
+        Value::Number(s) => match Decimal::parse(s) {
+            Some(d) => d.normalize().to_string().hash(h),
+            None => s.hash(h),
+        },
+        Value::String(s) => s.hash(h),
+        Value::Array(a) => {
+            a.len().hash(h);
+            a.iter().for_each(|x| hash_node(x, h));
+        }
+        Value::Object(members) => {
+            let mut acc = 0u64;
+            for m in members {
+                let mut mh = DefaultHasher::new();
+                m.key.hash(&mut mh);
+                hash_node(&m.value, &mut mh);
+                acc = acc.wrapping_add(mh.finish());
+            }
+            acc.hash(h);
+        }
+    }
+}
+
+/// Items seen so far, by equality (for distinct, union, repeat).
+#[derive(Default)]
+pub(crate) struct Seen<'a> {
+    keys: HashSet<String>,
+    nodes: HashMap<u64, Vec<&'a Node>>,
+}
+
+impl<'a> Seen<'a> {
+    /// Records `it`; false when an equal item was already seen.
+    pub fn insert(&mut self, it: &Item<'a>) -> bool {
+        if let Some(k) = system_key(it) {
+            return self.keys.insert(k);
+        }
+        match it {
+            Item::Node(n) => match n.node {
+                Some(node) => {
+                    let mut h = DefaultHasher::new();
+                    hash_node(node, &mut h);
+                    let bucket = self.nodes.entry(h.finish()).or_default();
+                    if bucket.iter().any(|o| json_eq(o, node)) {
+                        return false;
+                    }
+                    bucket.push(node);
+                    true
+                }
+                // No value: distinct by identity of the extension sibling.
+                None => self.keys.insert(format!(
+                    "x:{:p}",
+                    n.ext.map_or(std::ptr::null(), |e| e as *const Node)
+                )),
+            },
+            Item::Type(ns, name) => self.keys.insert(format!("y:{ns}.{name}")),
+            _ => true,
+        }
+    }
+}
+
+/// Equal quantities in different units share a key (`3 'min'`, `180 seconds`).
+fn quantity_key(q: &Q) -> String {
+    let base = match q.unit.as_str() {
+        "year" | "month" => q.convert_to("month"),
+        u if quantity::is_calendar(u) => q.convert_to("s").map(|s| Q {
+            value: s.value,
+            unit: "s1".into(),
+        }),
+        u => quantity::canonical(u).and_then(|(f, d)| {
+            let unit: Vec<String> = d.iter().map(|(k, e)| format!("{k}{e}")).collect();
+            Some(Q {
+                value: q.value.mul(f)?,
+                unit: unit.join("."),
+            })
+        }),
+    };
+    match base {
+        Some(b) => format!("q:{}|{}", b.value.normalize(), b.unit),
+        None => format!("q:{}|{}", q.value.normalize(), q.unit),
+    }
+}
+
+/// Removes duplicates (by equality), keeping first occurrences.
+pub(crate) fn distinct<'a>(items: Coll<'a>) -> Coll<'a> {
+    let mut seen = Seen::default();
+    items.into_iter().filter(|it| seen.insert(it)).collect()
+}
+
+/// A number next to a quantity acts as a quantity with unit `'1'`.
+type Pair = (Option<Item<'static>>, Option<Item<'static>>);
+fn promote(a: Option<Item<'static>>, b: Option<Item<'static>>) -> Pair {
+    let q = |v: &Item<'static>| match v {
+        Item::Integer(i) => Some(Item::Quantity(Q {
+            value: Decimal::from_i64(*i),
+            unit: "1".into(),
+        })),
+        Item::Decimal(d) => Some(Item::Quantity(Q {
+            value: *d,
+            unit: "1".into(),
+        })),
+        _ => None,
+    };
+    match (&a, &b) {
+        (Some(x @ (Item::Integer(_) | Item::Decimal(_))), Some(Item::Quantity(_))) => (q(x), b),
+        (Some(Item::Quantity(_)), Some(y @ (Item::Integer(_) | Item::Decimal(_)))) => {
+            let y = q(y);
+            (a, y)
+        }
+        _ => (a, b),
+    }
+}
+
+/// `=` on single items; `None` is "unknown" (empty result).
+pub(crate) fn equals(a: &Item<'_>, b: &Item<'_>) -> Option<bool> {
+    match promote(a.to_system(), b.to_system()) {
+        (Some(x), Some(y)) => match (x, y) {
+            (Item::Boolean(x), Item::Boolean(y)) => Some(x == y),
+            (Item::String(x), Item::String(y)) => Some(x == y),
+            (Item::Integer(x), Item::Integer(y)) => Some(x == y),
+            (Item::Integer(x), Item::Decimal(y)) | (Item::Decimal(y), Item::Integer(x)) => {
+                Some(Decimal::from_i64(x) == y)
+            }
+            (Item::Decimal(x), Item::Decimal(y)) => Some(x == y),
+            (Item::Temporal(x), Item::Temporal(y)) => {
+                if (x.kind == TemporalKind::Time) != (y.kind == TemporalKind::Time) {
+                    return Some(false);
+                }
+                x.compare(&y).map(|o| o == Ordering::Equal)
+            }
+            (Item::Quantity(x), Item::Quantity(y)) => {
+                x.compare(&y, true).map(|o| o == Ordering::Equal)
+            }
+            _ => Some(false),
+        },
+        (None, None) => match (a.json(), b.json()) {
+            (Some(x), Some(y)) => Some(json_eq(x, y)),
+            _ => Some(false),
+        },
+        _ => Some(false),
+    }
+}
+
+/// Equivalence treats every whitespace character alike and ignores case.
+fn normalize_ws(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// `~` on single items.
+pub(crate) fn equivalent(a: &Item<'_>, b: &Item<'_>) -> bool {
+    match (a.to_system(), b.to_system()) {
+        (Some(x), Some(y)) => match (x, y) {
+            (Item::String(x), Item::String(y)) => normalize_ws(&x) == normalize_ws(&y),
+            (Item::Integer(x), Item::Integer(y)) => x == y,
+            (Item::Integer(x), Item::Decimal(y)) | (Item::Decimal(y), Item::Integer(x)) => {
+                dec_equiv(Decimal::from_i64(x), y)
+            }
+            (Item::Decimal(x), Item::Decimal(y)) => dec_equiv(x, y),
+            (Item::Temporal(x), Item::Temporal(y)) => x.compare(&y) == Some(Ordering::Equal),
+            (Item::Quantity(x), Item::Quantity(y)) => match y.convert_to(&x.unit) {
+                Some(y) => dec_equiv(x.value, y.value),
+                // calendar year/month against UCUM a/mo
+                None => x.compare(&y, false) == Some(Ordering::Equal),
+            },
+            (x, y) => equals(&x, &y) == Some(true),
+        },
+        (None, None) => matches!((a.json(), b.json()), (Some(x), Some(y)) if json_equiv(x, y)),
+        _ => false,
+    }
+}
+
+fn dec_equiv(x: Decimal, y: Decimal) -> bool {
+    let s = x.normalize().scale().min(y.normalize().scale());
+    x.round(s) == y.round(s)
+}
+
+fn coll_equals(l: &[Item<'_>], r: &[Item<'_>]) -> Option<bool> {
+    if l.is_empty() || r.is_empty() {
+        return None;
+    }
+    if l.len() != r.len() {
+        return Some(false);
+    }
+    let mut unknown = false;
+    for (a, b) in l.iter().zip(r) {
+        match equals(a, b) {
+            Some(false) => return Some(false),
+            None => unknown = true,
+            _ => {}
+        }
+    }
+    if unknown {
+        None
+    } else {
+        Some(true)
+    }
+}
+
+fn coll_equiv(l: &[Item<'_>], r: &[Item<'_>]) -> bool {
+    if l.len() != r.len() {
+        return false;
+    }
+    let mut used = vec![false; r.len()];
+    l.iter().all(|a| {
+        for (i, b) in r.iter().enumerate() {
+            if !used[i] && equivalent(a, b) {
+                used[i] = true;
+                return true;
+            }
+        }
+        false
+    })
+}
+
+/// Ordering of two single items; error when the types cannot be compared.
+pub(crate) fn compare(
+    a: &Item<'_>,
+    b: &Item<'_>,
+    pos: usize,
+) -> Result<Option<Ordering>, FhirPathError> {
+    let bad = || FhirPathError::exec(pos, "cannot compare these types");
+    let (x, y) = promote(a.to_system(), b.to_system());
+    let (x, y) = (x.ok_or_else(bad)?, y.ok_or_else(bad)?);
+    Ok(match (x, y) {
+        (Item::String(x), Item::String(y)) => Some(x.cmp(&y)),
+        (Item::Integer(x), Item::Integer(y)) => Some(x.cmp(&y)),
+        (Item::Integer(x), Item::Decimal(y)) => Some(Decimal::from_i64(x).cmp_num(&y)),
+        (Item::Decimal(x), Item::Integer(y)) => Some(x.cmp_num(&Decimal::from_i64(y))),
+        (Item::Decimal(x), Item::Decimal(y)) => Some(x.cmp_num(&y)),
+        (Item::Temporal(x), Item::Temporal(y)) => {
+            if (x.kind == TemporalKind::Time) != (y.kind == TemporalKind::Time) {
+                return Err(bad());
+            }
+            x.compare(&y)
+        }
+        (Item::Quantity(x), Item::Quantity(y)) => x.compare(&y, true),
+        _ => return Err(bad()),
+    })
+}
+
+fn single<'a>(c: &[Item<'a>], pos: usize) -> Result<Option<Item<'a>>, FhirPathError> {
+    match &*super::strip_nulls(c) {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        _ => Err(FhirPathError::exec(
+            pos,
+            "operator requires single items, found a collection",
+        )),
+    }
+}
+
+fn b<'a>(v: Option<bool>) -> Coll<'a> {
+    v.map(Item::Boolean).into_iter().collect()
+}
+
+/// Unary minus.
+pub(crate) fn negate(v: Coll<'_>, pos: usize) -> R<'_> {
+    let Some(it) = single(&v, pos)? else {
+        return Ok(vec![]);
+    };
+    Ok(vec![match it.to_system() {
+        Some(Item::Integer(i)) => Item::Integer(-i),
+        Some(Item::Decimal(d)) => Item::Decimal(d.neg()),
+        Some(Item::Quantity(mut q)) => {
+            q.value = q.value.neg();
+            Item::Quantity(q)
+        }
+        _ => {
+            return Err(FhirPathError::exec(
+                pos,
+                "unary minus needs a number or quantity",
+            ))
+        }
+    }])
+}
+
+/// Maps a quantity unit to a calendar unit for date arithmetic.
+fn calendar_unit(u: &str) -> Option<&'static str> {
+    calendar_keyword(u).or(match u {
+        "d" => Some("day"),
+        "wk" => Some("week"),
+        "h" => Some("hour"),
+        "min" => Some("minute"),
+        "s" => Some("second"),
+        "ms" => Some("millisecond"),
+        _ => None,
+    })
+}
+
+fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usize) -> R<'a> {
+    let err = || {
+        FhirPathError::exec(
+            pos,
+            format!("operator {op:?} cannot be applied to these types"),
+        )
+    };
+    let over = || FhirPathError::exec(pos, "arithmetic overflow");
+    use Item::*;
+    let out = match (op, l, r) {
+        (BinOp::Add, String(a), String(b)) => String(a + &b),
+        (BinOp::Add, Integer(a), Integer(b)) => Integer(a.checked_add(b).ok_or_else(over)?),
+        (BinOp::Sub, Integer(a), Integer(b)) => Integer(a.checked_sub(b).ok_or_else(over)?),
+        (BinOp::Mul, Integer(a), Integer(b)) => Integer(a.checked_mul(b).ok_or_else(over)?),
+        (BinOp::IntDiv, Integer(a), Integer(b)) => match a.checked_div(b) {
+            Some(v) => Integer(v),
+            None if b == 0 => return Ok(vec![]),
+            None => return Err(over()),
+        },
+        (BinOp::Mod, Integer(a), Integer(b)) => match a.checked_rem(b) {
+            Some(v) => Integer(v),
+            None if b == 0 => return Ok(vec![]),
+            None => return Err(over()),
+        },
+        (BinOp::Add, q @ Quantity(_), t @ Temporal(_)) => return arith(op, t, q, pos),
+        (BinOp::Add | BinOp::Sub, Temporal(t), Quantity(q)) => {
+            let unit = calendar_unit(&q.unit).ok_or_else(|| {
+                FhirPathError::exec(pos, format!("cannot add '{}' to a date/time", q.unit))
+            })?;
+            let n = q.value.truncate().to_i64().ok_or_else(over)?;
+            let n = if op == BinOp::Sub { -n } else { n };
+            let mut t = t;
+            if unit == "millisecond" && n % 1000 != 0 && t.precision == SECOND {
+                // Milliseconds make a seconds-precision value more precise.
+                t.precision = MILLI;
+            }
+            match t.add(n, unit) {
+                Some(v) => Temporal(v),
+                None => {
+                    return Err(FhirPathError::exec(
+                        pos,
+                        "date/time arithmetic out of range",
+                    ))
+                }
+            }
+        }
+        (BinOp::Add | BinOp::Sub, Quantity(a), Quantity(b)) => {
+            // The sum is expressed in the finer unit (`7 'd' + 12 'h'` is `180 'h'`).
+            let unit = a.finer_unit(&b).to_string();
+            let (Some(a), Some(b)) = (a.convert_to(&unit), b.convert_to(&unit)) else {
+                return Ok(vec![]);
+            };
+            let v = if op == BinOp::Add {
+                a.value.add(b.value)
+            } else {
+                a.value.sub(b.value)
+            };
+            Quantity(Q {
+                value: v.ok_or_else(over)?,
+                unit,
+            })
+        }
+        (BinOp::Mul | BinOp::Div, Quantity(a), Quantity(b)) => {
+            match a.mul_div(&b, op == BinOp::Div) {
+                Some(q) => Quantity(q),
+                None => return Ok(vec![]),
+            }
+        }
+        (BinOp::Mul | BinOp::Div, Quantity(a), n @ (Integer(_) | Decimal(_))) => {
+            let d = num(&n).ok_or_else(err)?;
+            let v = if op == BinOp::Mul {
+                a.value.mul(d)
+            } else {
+                a.value.div(d)
+            };
+            match v {
+                Some(value) => Quantity(Q {
+                    value,
+                    unit: a.unit,
+                }),
+                None => return Ok(vec![]),
+            }
+        }
+        (BinOp::Mul, n @ (Integer(_) | Decimal(_)), Quantity(a)) => {
+            let d = num(&n).ok_or_else(err)?;
+            Quantity(Q {
+                value: a.value.mul(d).ok_or_else(over)?,
+                unit: a.unit,
+            })
+        }
+        (op, a, b) => {
+            let (x, y) = (num(&a).ok_or_else(err)?, num(&b).ok_or_else(err)?);
+            match op {
+                BinOp::Add => Decimal(x.add(y).ok_or_else(over)?),
+                BinOp::Sub => Decimal(x.sub(y).ok_or_else(over)?),
+                BinOp::Mul => Decimal(x.mul(y).ok_or_else(over)?),
+                BinOp::Div => match x.div(y) {
+                    Some(v) => Decimal(v),
+                    None => return Ok(vec![]),
+                },
+                BinOp::IntDiv => match x.div_trunc(y) {
+                    Some(v) => Integer(v.to_i64().ok_or_else(over)?),
+                    None => return Ok(vec![]),
+                },
+                BinOp::Mod => match x.rem(y) {
+                    Some(v) => Decimal(v),
+                    None => return Ok(vec![]),
+                },
+                _ => return Err(err()),
+            }
+        }
+    };
+    Ok(vec![out])
+}
+
+fn num(i: &Item<'_>) -> Option<Decimal> {
+    match i {
+        Item::Integer(v) => Some(Decimal::from_i64(*v)),
+        Item::Decimal(d) => Some(*d),
+        _ => None,
+    }
+}
+
+/// Evaluates a binary operator.
+pub(crate) fn binary<'a>(
+    ev: &Ev<'_, 'a>,
+    op: BinOp,
+    le: &Expr,
+    re: &Expr,
+    focus: &[Item<'a>],
+    fr: &Frame<'_, 'a>,
+    pos: usize,
+) -> R<'a> {
+    let l = ev.eval(le, focus, fr)?;
+    // Boolean operators may skip the right side.
+    match op {
+        BinOp::And | BinOp::Or | BinOp::Implies | BinOp::Xor => {
+            let a = ev.singleton_bool(&l, pos)?;
+            let short = match (op, a) {
+                (BinOp::And, Some(false)) => Some(false),
+                (BinOp::Or, Some(true)) => Some(true),
+                (BinOp::Implies, Some(false)) => Some(true),
+                _ => None,
+            };
+            if short.is_some() {
+                return Ok(b(short));
+            }
+            let r = ev.eval(re, focus, fr)?;
+            return logic(ev, op, a, &r, pos);
+        }
+        _ => {}
+    }
+    let r = ev.eval(re, focus, fr)?;
+    apply(ev, op, l, r, pos)
+}
+
+/// Three-valued `and`/`or`/`xor`/`implies` once both sides are known.
+#[inline(never)]
+fn logic<'a>(ev: &Ev<'_, 'a>, op: BinOp, a: Option<bool>, r: &[Item<'a>], pos: usize) -> R<'a> {
+    let c = ev.singleton_bool(r, pos)?;
+    Ok(b(match op {
+        BinOp::And => match (a, c) {
+            (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        },
+        BinOp::Or => match (a, c) {
+            (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        },
+        BinOp::Xor => match (a, c) {
+            (Some(x), Some(y)) => Some(x != y),
+            _ => None,
+        },
+        _ => match (a, c) {
+            (Some(true), c) => c,
+            (None, Some(true)) => Some(true),
+            _ => None,
+        },
+    }))
+}
+
+/// The non-boolean operators on evaluated operands. Kept out of
+/// [`binary`] so the recursive path keeps a small stack frame.
+#[inline(never)]
+fn apply<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize) -> R<'a> {
+    match op {
+        BinOp::Union => {
+            ev.check_size(l.len() + r.len(), pos)?;
+            let mut all = l;
+            all.extend(r);
+            Ok(distinct(all))
+        }
+        BinOp::Eq => Ok(b(coll_equals(&l, &r))),
+        BinOp::Ne => Ok(b(coll_equals(&l, &r).map(|v| !v))),
+        BinOp::Equiv => Ok(b(Some(coll_equiv(&l, &r)))),
+        BinOp::NotEquiv => Ok(b(Some(!coll_equiv(&l, &r)))),
+        BinOp::In | BinOp::Contains => {
+            let (item, coll) = if op == BinOp::In { (&l, &r) } else { (&r, &l) };
+            let Some(it) = single(item, pos)? else {
+                return Ok(vec![]);
+            };
+            ev.tick(coll.len() as u64, pos)?;
+            Ok(b(Some(coll.iter().any(|c| equals(&it, c) == Some(true)))))
+        }
+        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+            let (Some(x), Some(y)) = (single(&l, pos)?, single(&r, pos)?) else {
+                return Ok(vec![]);
+            };
+            let o = compare(&x, &y, pos)?;
+            Ok(b(o.map(|o| match op {
+                BinOp::Lt => o == Ordering::Less,
+                BinOp::Le => o != Ordering::Greater,
+                BinOp::Gt => o == Ordering::Greater,
+                _ => o != Ordering::Less,
+            })))
+        }
+        BinOp::Concat => {
+            let s = |c: &[Item<'a>]| -> Result<String, FhirPathError> {
+                Ok(match single(c, pos)? {
+                    None => String::new(),
+                    Some(i) => match i.to_system() {
+                        Some(Item::String(s)) => s,
+                        _ => return Err(FhirPathError::exec(pos, "& requires strings")),
+                    },
+                })
+            };
+            Ok(vec![Item::String(s(&l)? + &s(&r)?)])
+        }
+        _ => {
+            let (Some(x), Some(y)) = (single(&l, pos)?, single(&r, pos)?) else {
+                return Ok(vec![]);
+            };
+            let bad = || FhirPathError::exec(pos, "arithmetic on a non-primitive value");
+            let (x, y) = match op {
+                BinOp::Add | BinOp::Sub | BinOp::Div => promote(x.to_system(), y.to_system()),
+                _ => (x.to_system(), y.to_system()),
+            };
+            arith(op, x.ok_or_else(bad)?, y.ok_or_else(bad)?, pos)
+        }
+    }
+}
+
+/// Function forms of type operators: `is(T)`, `as(T)`.
+pub(crate) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
+    let spec = |c: &Call<'_, '_, '_, 'a>| -> Result<TypeSpec, FhirPathError> {
+        match c.args.first().map(|a| &a.kind) {
+            Some(ExprKind::TypeArg(t)) if c.args.len() == 1 => Ok(t.clone()),
+            _ => Err(FhirPathError::semantic(c.pos, "expected one type argument")),
+        }
+    };
+    Some(match name {
+        "is" => (|| {
+            let t = spec(c)?;
+            match c.inp {
+                [] => Ok(vec![]),
+                [one] => Ok(vec![Item::Boolean(c.ev.is_type(one, &t, c.pos)?)]),
+                _ => Err(c.err("is() needs a single item")),
+            }
+        })(),
+        "as" => (|| {
+            let t = spec(c)?;
+            if c.inp.len() > 1 && c.ev.strict_singletons {
+                return Err(c.err("as() needs a single item"));
+            }
+            let mut out = Vec::new();
+            for it in c.inp {
+                if c.ev.as_type(it, &t, c.pos)? {
+                    out.push(it.clone());
+                }
+            }
+            Ok(out)
+        })(),
+        _ => return None,
+    })
+}

@@ -1,0 +1,173 @@
+//! String manipulation (§5.6), plus the 2.1 helpers trim/split/join.
+
+use super::{Call, R};
+use crate::fhirpath::value::Item;
+use crate::fhirpath::FhirPathError;
+use regex::Regex;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+/// Compiled regexes, shared across evaluations (bounded).
+static REGEX_CACHE: LazyLock<Mutex<HashMap<String, Regex>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Compiles (or fetches) a regex in single-line mode.
+pub(crate) fn regex(pattern: &str, pos: usize) -> Result<Regex, FhirPathError> {
+    let mut cache = REGEX_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(r) = cache.get(pattern) {
+        return Ok(r.clone());
+    }
+    let r = regex::RegexBuilder::new(&format!("(?s){pattern}"))
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| FhirPathError::exec(pos, format!("invalid regex: {e}")))?;
+    if cache.len() > 1000 {
+        cache.clear();
+    }
+    cache.insert(pattern.to_string(), r.clone());
+    Ok(r)
+}
+
+fn s<'a>(v: String) -> R<'a> {
+    Ok(vec![Item::String(v)])
+}
+
+pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
+    if !matches!(
+        name,
+        "matchesFull"
+            | "indexOf"
+            | "substring"
+            | "startsWith"
+            | "endsWith"
+            | "contains"
+            | "upper"
+            | "lower"
+            | "replace"
+            | "matches"
+            | "replaceMatches"
+            | "length"
+            | "toChars"
+            | "trim"
+            | "split"
+            | "join"
+    ) {
+        return None;
+    }
+    Some((|| {
+        if name == "join" {
+            let sep = c.str_arg(0)?.unwrap_or_default();
+            let mut parts = Vec::new();
+            for it in super::strip_nulls(c.inp).iter() {
+                let one = std::slice::from_ref(it);
+                parts.push(c.ev.singleton_str(one, c.pos)?.unwrap_or_default());
+            }
+            if parts.is_empty() && c.inp.is_empty() {
+                return Ok(vec![]);
+            }
+            return s(parts.join(&sep));
+        }
+        let Some(input) = c.single_str()? else {
+            return Ok(vec![]);
+        };
+        let chars = || input.chars().collect::<Vec<_>>();
+        match name {
+            "length" => Ok(vec![Item::Integer(input.chars().count() as i64)]),
+            "upper" => s(input.to_uppercase()),
+            "lower" => s(input.to_lowercase()),
+            "trim" => s(input.trim().to_string()),
+            "toChars" => Ok(input
+                .chars()
+                .map(|ch| Item::String(ch.to_string()))
+                .collect()),
+            "indexOf" => {
+                let Some(sub) = c.str_arg(0)? else {
+                    return Ok(vec![]);
+                };
+                Ok(vec![Item::Integer(match input.find(&sub) {
+                    Some(i) => input[..i].chars().count() as i64,
+                    None => -1,
+                })])
+            }
+            "substring" => {
+                let Some(start) = c.int_arg(0)? else {
+                    return Ok(vec![]);
+                };
+                let cs = chars();
+                if start < 0 || start as usize >= cs.len() {
+                    return Ok(vec![]);
+                }
+                let len = match c.args.len() {
+                    1 => cs.len(),
+                    _ => match c.int_arg(1)? {
+                        Some(l) => l.max(0) as usize,
+                        None => cs.len(),
+                    },
+                };
+                let start = start as usize;
+                let end = (start + len).min(cs.len());
+                s(cs[start..end].iter().collect())
+            }
+            "startsWith" | "endsWith" | "contains" => {
+                let Some(sub) = c.str_arg(0)? else {
+                    return Ok(vec![]);
+                };
+                Ok(vec![Item::Boolean(match name {
+                    "startsWith" => input.starts_with(&sub),
+                    "endsWith" => input.ends_with(&sub),
+                    _ => input.contains(&sub),
+                })])
+            }
+            "replace" => {
+                let (Some(pat), Some(rep)) = (c.str_arg(0)?, c.str_arg(1)?) else {
+                    return Ok(vec![]);
+                };
+                if pat.is_empty() {
+                    // Insert the replacement between characters and at both ends.
+                    let mut out = rep.clone();
+                    for ch in input.chars() {
+                        out.push(ch);
+                        out.push_str(&rep);
+                    }
+                    return s(out);
+                }
+                s(input.replace(&pat, &rep))
+            }
+            "matches" => {
+                let Some(pat) = c.str_arg(0)? else {
+                    return Ok(vec![]);
+                };
+                Ok(vec![Item::Boolean(regex(&pat, c.pos)?.is_match(&input))])
+            }
+            "matchesFull" => {
+                let Some(pat) = c.str_arg(0)? else {
+                    return Ok(vec![]);
+                };
+                Ok(vec![Item::Boolean(
+                    regex(&format!("^(?:{pat})$"), c.pos)?.is_match(&input),
+                )])
+            }
+            "replaceMatches" => {
+                let (Some(pat), Some(rep)) = (c.str_arg(0)?, c.str_arg(1)?) else {
+                    return Ok(vec![]);
+                };
+                if pat.is_empty() {
+                    return s(input);
+                }
+                s(regex(&pat, c.pos)?
+                    .replace_all(&input, rep.as_str())
+                    .into_owned())
+            }
+            "split" => {
+                let Some(sep) = c.str_arg(0)? else {
+                    return Ok(vec![]);
+                };
+                Ok(input
+                    .split(sep.as_str())
+                    .map(|p| Item::String(p.to_string()))
+                    .collect())
+            }
+            _ => unreachable!("filtered above"),
+        }
+    })())
+}

@@ -1,0 +1,104 @@
+//! Host hooks: reference resolution, terminology and profile checks.
+
+use super::datetime::Temporal;
+use super::value::Item;
+use crate::json::Node;
+
+/// Where `resolve()` looks for a reference target.
+#[derive(Debug, Clone, Copy)]
+pub struct ResolveContext<'a> {
+    /// The resource holding the reference (for `#id` contained lookups).
+    pub resource: Option<&'a Node>,
+    /// The root resource (a Bundle is searched by `fullUrl` and `Type/id`).
+    pub root: Option<&'a Node>,
+}
+
+/// Services the host application provides; every method has a default.
+pub trait EvalHost {
+    /// Resolves a reference string to a resource node.
+    fn resolve<'a>(&self, reference: &str, ctx: &ResolveContext<'a>) -> Option<&'a Node> {
+        default_resolve(reference, ctx)
+    }
+
+    /// Whether a code/Coding/CodeableConcept item is in a value set;
+    /// `None` when unknown (the expression then yields empty).
+    fn member_of(&self, _item: &Item<'_>, _valueset_url: &str) -> Option<bool> {
+        None
+    }
+
+    /// Whether a resource conforms to a profile; `None` when the host
+    /// cannot tell (the default checks only core resource-type profiles).
+    fn conforms_to(&self, _item: &Item<'_>, _profile_url: &str) -> Option<bool> {
+        None
+    }
+
+    /// Whether code `a` subsumes code `b` (both Coding/CodeableConcept/code
+    /// items); `None` when unknown (the expression yields empty).
+    fn subsumes(&self, _a: &Item<'_>, _b: &Item<'_>) -> Option<bool> {
+        None
+    }
+
+    /// The current date-time for `now()`/`today()`/`timeOfDay()`; `None`
+    /// uses the system clock (not available on wasm32-unknown-unknown,
+    /// where those functions then fail unless the host provides it).
+    fn now(&self) -> Option<Temporal> {
+        None
+    }
+}
+
+/// A host with all defaults.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHost;
+
+impl EvalHost for NoHost {}
+
+fn resource_matches(res: &Node, typ: &str, id: &str) -> bool {
+    res.get("resourceType").and_then(Node::as_str) == Some(typ)
+        && res.get("id").and_then(Node::as_str) == Some(id)
+}
+
+/// Resolution inside the same resource and Bundle: contained `#id`,
+/// entry `fullUrl` (including `urn:uuid:`), relative `Type/id` (also with
+/// `/_history/n`) and absolute URLs ending in `Type/id`.
+pub fn default_resolve<'a>(reference: &str, ctx: &ResolveContext<'a>) -> Option<&'a Node> {
+    if let Some(id) = reference.strip_prefix('#') {
+        for res in [ctx.resource, ctx.root].into_iter().flatten() {
+            if let Some(list) = res.get("contained").and_then(Node::as_array) {
+                if let Some(found) = list
+                    .iter()
+                    .find(|c| c.get("id").and_then(Node::as_str) == Some(id))
+                {
+                    return Some(found);
+                }
+            }
+        }
+        return None;
+    }
+    let root = ctx.root?;
+    let entries = root.get("entry").and_then(Node::as_array)?;
+    if let Some(e) = entries
+        .iter()
+        .find(|e| e.get("fullUrl").and_then(Node::as_str) == Some(reference))
+    {
+        return e.get("resource");
+    }
+    let path = reference.split("/_history/").next().unwrap_or(reference);
+    let mut parts = path.rsplit('/');
+    let id = parts.next()?;
+    let typ = parts.next()?;
+    entries.iter().find_map(|e| {
+        let r = e.get("resource")?;
+        if !resource_matches(r, typ, id) {
+            return None;
+        }
+        // An absolute reference must match the entry's base URL when it has one.
+        if path.contains("://") {
+            if let Some(full) = e.get("fullUrl").and_then(Node::as_str) {
+                if full != path {
+                    return None;
+                }
+            }
+        }
+        Some(r)
+    })
+}

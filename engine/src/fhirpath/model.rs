@@ -1,0 +1,308 @@
+//! Type information about the FHIR model, and [`SnapshotModel`], built from
+//! StructureDefinition snapshots.
+
+use super::value::TypeName;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What an element of a type declares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChildInfo {
+    /// Declared types: FHIR type names, or a backbone path such as
+    /// `Questionnaire.item` for inline (and content-referenced) elements.
+    pub types: Vec<TypeName>,
+    /// Whether this is a choice element (`value[x]`).
+    pub choice: bool,
+    /// Whether the element may repeat (max > 1).
+    pub many: bool,
+}
+
+/// Broad category of a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TypeKind {
+    /// A FHIR primitive (`string`, `date`, ...).
+    Primitive,
+    /// A complex data type (`HumanName`) or backbone element.
+    Complex,
+    /// A resource.
+    Resource,
+}
+
+/// Answers questions about FHIR types for navigation and type checking.
+pub trait ModelInfo: Send + Sync {
+    /// The element `name` of type `type_name` (choice elements by their
+    /// base name without `[x]`). Implementations need not follow the base
+    /// chain; callers do.
+    fn own_child(&self, type_name: &str, name: &str) -> Option<&ChildInfo>;
+
+    /// The parent type (`Patient` -> `DomainResource`), if any.
+    fn base_type(&self, type_name: &str) -> Option<&str>;
+
+    /// The kind of a known type; `None` if the name is not a type.
+    fn type_kind(&self, type_name: &str) -> Option<TypeKind>;
+
+    /// Whether `name` is a known type.
+    fn is_type(&self, name: &str) -> bool {
+        self.type_kind(name).is_some()
+    }
+
+    /// The element `name` of `type_name` or of one of its base types.
+    fn child(&self, type_name: &str, name: &str) -> Option<&ChildInfo> {
+        let mut t = type_name;
+        for _ in 0..32 {
+            if let Some(c) = self.own_child(t, name) {
+                return Some(c);
+            }
+            t = self.base_type(t)?;
+        }
+        None
+    }
+
+    /// The static type at an element path (`Patient.contact.name` ->
+    /// `HumanName`, `Questionnaire.item.item` -> `Questionnaire.item`), for
+    /// [`CompileOptions::context_type`](super::CompileOptions::context_type);
+    /// `None` when unknown or not a single type (for a choice element pass
+    /// the concrete type, such as `Quantity`, instead).
+    fn type_of_path(&self, path: &str) -> Option<TypeName> {
+        let mut segs = path.split('.');
+        let first = segs.next()?;
+        if !self.is_type(first) {
+            return None;
+        }
+        let mut cur: TypeName = Arc::from(first);
+        for seg in segs {
+            let c = self.child(&cur, seg)?;
+            if c.choice || c.types.len() != 1 {
+                return None;
+            }
+            cur = c.types[0].clone();
+        }
+        Some(cur)
+    }
+
+    /// Whether `t` is `ancestor` or derives from it.
+    fn is_subtype(&self, t: &str, ancestor: &str) -> bool {
+        let mut cur = t;
+        for _ in 0..32 {
+            if cur == ancestor {
+                return true;
+            }
+            match self.base_type(cur) {
+                Some(b) => cur = b,
+                None => return false,
+            }
+        }
+        false
+    }
+}
+
+/// Upper-cases the first letter (`dateTime` -> `DateTime`), as choice
+/// element JSON names do.
+pub fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Resolves a JSON member key of an object of `type_name` to its element
+/// and concrete type: `valueQuantity` -> (`value` info, `Quantity`).
+pub fn resolve_key<'m>(
+    model: &'m dyn ModelInfo,
+    type_name: &str,
+    key: &str,
+) -> Option<(&'m ChildInfo, TypeName)> {
+    if let Some(c) = model.child(type_name, key) {
+        if !c.choice {
+            return Some((c, c.types.first()?.clone()));
+        }
+    }
+    for (i, ch) in key.char_indices().skip(1) {
+        if ch.is_ascii_uppercase() {
+            let (name, suffix) = key.split_at(i);
+            if let Some(c) = model.child(type_name, name) {
+                if c.choice {
+                    let t = c.types.iter().find(|t| capitalize(t) == suffix)?;
+                    return Some((c, t.clone()));
+                }
+            }
+        }
+    }
+    None
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct TypeEntry {
+    base: Option<TypeName>,
+    kind: Option<TypeKind>,
+    children: HashMap<String, ChildInfo>,
+}
+
+/// A [`ModelInfo`] built from StructureDefinition snapshots (type
+/// definitions: `derivation = specialization` or base types); profiles
+/// (`derivation = constraint`) are ignored.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SnapshotModel {
+    types: HashMap<String, TypeEntry>,
+}
+
+fn last_segment(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
+impl SnapshotModel {
+    /// Builds the model from StructureDefinition JSON values; other
+    /// resources are skipped.
+    pub fn from_structure_definitions<'v>(
+        defs: impl IntoIterator<Item = &'v serde_json::Value>,
+    ) -> Self {
+        let mut m = SnapshotModel::default();
+        for sd in defs {
+            m.add(sd);
+        }
+        m
+    }
+
+    /// Adds one StructureDefinition.
+    pub fn add(&mut self, sd: &serde_json::Value) {
+        if sd.get("resourceType").and_then(|v| v.as_str()) != Some("StructureDefinition") {
+            return;
+        }
+        if sd.get("derivation").and_then(|v| v.as_str()) == Some("constraint") {
+            return;
+        }
+        let Some(type_name) = sd.get("type").and_then(|v| v.as_str()) else {
+            return;
+        };
+        if sd.get("kind").and_then(|v| v.as_str()) == Some("logical") {
+            // Logical models (Definition, Event, ...) are not instance types.
+            return;
+        }
+        let kind = match sd.get("kind").and_then(|v| v.as_str()) {
+            Some("primitive-type") => TypeKind::Primitive,
+            Some("resource") => TypeKind::Resource,
+            _ => TypeKind::Complex,
+        };
+        let base = sd
+            .get("baseDefinition")
+            .and_then(|v| v.as_str())
+            .map(|b| Arc::from(last_segment(b)));
+        {
+            let e = self.types.entry(type_name.to_string()).or_default();
+            e.base = base;
+            e.kind = Some(kind);
+        }
+        let elements = sd
+            .pointer("/snapshot/element")
+            .and_then(|v| v.as_array())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        for el in elements {
+            let Some(path) = el.get("path").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let Some((parent, name)) = path.rsplit_once('.') else {
+                continue;
+            };
+            if kind == TypeKind::Primitive && name == "value" {
+                continue;
+            }
+            let (name, choice) = match name.strip_suffix("[x]") {
+                Some(n) => (n, true),
+                None => (name, false),
+            };
+            let many = match el.get("max").and_then(|v| v.as_str()) {
+                Some("*") => true,
+                Some(n) => n.parse::<u32>().map(|n| n > 1).unwrap_or(false),
+                None => false,
+            };
+            let mut types: Vec<TypeName> = Vec::new();
+            if let Some(r) = el.get("contentReference").and_then(|v| v.as_str()) {
+                types.push(Arc::from(r.trim_start_matches('#')));
+            }
+            for t in el
+                .get("type")
+                .and_then(|v| v.as_array())
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
+                let Some(code) = t.get("code").and_then(|v| v.as_str()) else {
+                    continue;
+                };
+                let code = if let Some(sys) = code.strip_prefix("http://hl7.org/fhirpath/System.") {
+                    let fhir = t
+                        .get("extension")
+                        .and_then(|v| v.as_array())
+                        .and_then(|a| {
+                            a.iter()
+                                .find_map(|x| x.get("valueUrl").or_else(|| x.get("valueUri")))
+                        })
+                        .and_then(|v| v.as_str());
+                    match fhir {
+                        Some(f) => f.to_string(),
+                        None => match sys {
+                            "String" => "string".into(),
+                            "Boolean" => "boolean".into(),
+                            "Integer" => "integer".into(),
+                            "Decimal" => "decimal".into(),
+                            "Date" => "date".into(),
+                            "DateTime" => "dateTime".into(),
+                            "Time" => "time".into(),
+                            other => other.to_string(),
+                        },
+                    }
+                } else {
+                    code.to_string()
+                };
+                if (code == "BackboneElement" || code == "Element") && type_name != code {
+                    // Inline element: its children are listed under its path.
+                    let e = self.types.entry(path.to_string()).or_default();
+                    e.base = Some(Arc::from(code.as_str()));
+                    e.kind = Some(TypeKind::Complex);
+                    types.push(Arc::from(path));
+                } else if kind == TypeKind::Resource && name == "id" && parent == type_name {
+                    // Resource.id is declared System.String but is an `id`.
+                    types.push(Arc::from("id"));
+                } else {
+                    types.push(Arc::from(code.as_str()));
+                }
+            }
+            let info = ChildInfo {
+                types,
+                choice,
+                many,
+            };
+            self.types
+                .entry(parent.to_string())
+                .or_default()
+                .children
+                .insert(name.to_string(), info);
+        }
+    }
+
+    /// Number of known types (including backbone paths).
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Whether no types are known.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+}
+
+impl ModelInfo for SnapshotModel {
+    fn own_child(&self, type_name: &str, name: &str) -> Option<&ChildInfo> {
+        self.types.get(type_name)?.children.get(name)
+    }
+
+    fn base_type(&self, type_name: &str) -> Option<&str> {
+        self.types.get(type_name)?.base.as_deref()
+    }
+
+    fn type_kind(&self, type_name: &str) -> Option<TypeKind> {
+        self.types.get(type_name)?.kind
+    }
+}
