@@ -27,12 +27,22 @@ fn main() {
     let bytes = std::fs::read(&path).unwrap();
     let ctx = shinny_engine::Context::from_artifact(&bytes).unwrap();
     drop(bytes);
-    println!("artifact: {} bytes", std::fs::metadata(&path).unwrap().len());
-    println!("RSS before load: {before}; after load: {}", status("VmRSS:"));
+    println!(
+        "artifact: {} bytes",
+        std::fs::metadata(&path).unwrap().len()
+    );
+    println!(
+        "RSS before load: {before}; after load: {}",
+        status("VmRSS:")
+    );
     let dir = shinny_suite::package_cache().join("us.ny.hrsn#1.9.4/package/example");
     for e in std::fs::read_dir(dir).unwrap() {
         let b = std::fs::read(e.unwrap().path()).unwrap();
         let _ = ctx.validate_bytes(&b, &Default::default());
     }
-    println!("after validating the 119 examples: RSS {}, peak {}", status("VmRSS:"), status("VmHWM:"));
+    println!(
+        "after validating the 119 examples: RSS {}, peak {}",
+        status("VmRSS:"),
+        status("VmHWM:")
+    );
 }

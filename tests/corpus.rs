@@ -164,7 +164,10 @@ fn synthea_bundles_give_stable_results() {
 fn one_context_validates_from_many_threads() {
     let set = shinny_set();
     let dir = shinny_suite::package_cache().join("us.ny.hrsn#1.9.4/package/example");
-    let files: Vec<Vec<u8>> = json_files(&dir).iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let files: Vec<Vec<u8>> = json_files(&dir)
+        .iter()
+        .map(|f| std::fs::read(f).unwrap())
+        .collect();
     let broken = br#"{"resourceType": "Patient", "gender": ["x"], "foo": 1}"#.to_vec();
     let expected: Vec<_> = files
         .iter()
