@@ -194,3 +194,24 @@ fn code_list_makes_loinc_checkable() {
         Membership::NotMember
     );
 }
+
+#[test]
+fn newer_code_system_version_than_loaded_is_not_a_false_error() {
+    // SHINNYIdentiferTypeVS includes v2-0203 version 5.0.0; r4.core has 2.9.
+    let t = ctx().terminology();
+    let vs = "http://shinny.org/us/ny/hrsn/ValueSet/SHINNYIdentiferTypeVS";
+    let v2 = "http://terminology.hl7.org/CodeSystem/v2-0203";
+    assert!(is_member(&t.check_code(vs, Some(v2), "MR", None)));
+    assert!(matches!(
+        t.check_code(vs, Some(v2), "NEWCODE", None),
+        Membership::NotChecked {
+            kind: NotCheckedKind::ContentUnavailable,
+            ..
+        }
+    ));
+    // A code from another system is still definitely not in it.
+    assert_eq!(
+        t.check_code(vs, Some("http://example.org/other"), "MR", None),
+        Membership::NotMember
+    );
+}

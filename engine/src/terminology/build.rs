@@ -21,6 +21,8 @@ struct BuildConcept {
 }
 
 struct BuildCodeSystem {
+    /// `CodeSystem.version`.
+    version: Option<String>,
     content: Content,
     case_sensitive: bool,
     concepts: Vec<BuildConcept>,
@@ -29,6 +31,8 @@ struct BuildCodeSystem {
 #[derive(Default)]
 struct Include {
     system: Option<String>,
+    /// `include.version`.
+    version: Option<String>,
     concepts: Vec<String>,
     filters: Vec<(String, String, String)>,
     value_sets: Vec<String>,
@@ -143,6 +147,7 @@ fn read_include(v: &Value) -> Include {
             .get("system")
             .and_then(Value::as_str)
             .map(|s| strip_version(s).to_string()),
+        version: v.get("version").and_then(Value::as_str).map(str::to_string),
         concepts: v
             .get("concept")
             .and_then(Value::as_array)
@@ -254,9 +259,20 @@ impl TerminologyBuilder {
         if let Some(list) = cs.get("concept") {
             read_concepts(list, None, &mut concepts);
         }
+        // "complete" with no concepts (e.g. message-events, whose codes are
+        // defined elsewhere) cannot be trusted to reject anything.
+        let content = if content == Content::Complete && concepts.is_empty() {
+            Content::NotPresent
+        } else {
+            content
+        };
         self.code_systems.insert(
             strip_version(url).to_string(),
             BuildCodeSystem {
+                version: cs
+                    .get("version")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 content,
                 case_sensitive: cs
                     .get("caseSensitive")
@@ -298,6 +314,7 @@ impl TerminologyBuilder {
         self.code_systems.insert(
             strip_version(system).to_string(),
             BuildCodeSystem {
+                version: None,
                 content: Content::Complete,
                 case_sensitive: true,
                 concepts,
@@ -778,6 +795,18 @@ impl<'a> Expander<'a> {
                 members,
                 open: Vec::new(),
             };
+            if let (Some(wanted), Some(loaded)) = (&inc.version, &index.cs.version) {
+                if wanted != loaded {
+                    // Codes added in the wanted version are not known here.
+                    set.open.push(BuildOpen {
+                        system: Some(sys),
+                        kind: NotCheckedKind::ContentUnavailable,
+                        reason: format!(
+                            "the value set uses version {wanted} of code system {system}, but version {loaded} is loaded; a code it does not list cannot be judged"
+                        ),
+                    });
+                }
+            }
             if content != Content::Complete {
                 set.open.push(BuildOpen {
                     system: Some(sys),

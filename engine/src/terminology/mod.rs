@@ -294,6 +294,44 @@ impl Terminology {
         (self.value_sets.len(), self.code_systems.len())
     }
 
+    /// Size figures: (interned strings, their bytes, value set members,
+    /// code system concepts, concept displays).
+    pub fn stats(&self) -> (usize, usize, usize, usize, usize) {
+        (
+            self.strings.len(),
+            self.strings.iter().map(String::len).sum(),
+            self.value_sets.iter().map(|v| v.members.len()).sum(),
+            self.code_systems.iter().map(|c| c.concepts.len()).sum(),
+            self.code_systems
+                .iter()
+                .flat_map(|c| &c.concepts)
+                .map(|c| c.displays.len())
+                .sum(),
+        )
+    }
+
+    /// Value sets that could not be expanded completely, with why: one
+    /// entry per (value set, reason). Parts that are merely external
+    /// content (LOINC, SNOMED CT, ...) or checked by syntax are left out;
+    /// what remains points at load problems (value sets or code systems not
+    /// loaded) and filters that cannot be evaluated.
+    pub fn incomplete_value_sets(&self) -> Vec<(&str, NotCheckedKind, &str)> {
+        let mut out = Vec::new();
+        for vs in &self.value_sets {
+            for o in &vs.open {
+                if matches!(
+                    o.kind,
+                    NotCheckedKind::UnknownCodeSystem
+                        | NotCheckedKind::UnknownValueSet
+                        | NotCheckedKind::TooComplex
+                ) {
+                    out.push((self.str(vs.url), o.kind, self.str(o.reason)));
+                }
+            }
+        }
+        out
+    }
+
     /// True if the value set is in the context (or is one of the
     /// well-known "any UCUM code" value sets). A `|version` is ignored.
     pub fn value_set_known(&self, url: &str) -> bool {

@@ -234,6 +234,10 @@ fn unknown_imports_are_not_checked() {
         Membership::UnknownValueSet
     );
     assert!(!t.value_set_known("http://x/nope"));
+    let incomplete = t.incomplete_value_sets();
+    assert_eq!(incomplete.len(), 1, "{incomplete:?}");
+    assert_eq!(incomplete[0].0, "http://x/imp");
+    assert_eq!(incomplete[0].1, NotCheckedKind::UnknownValueSet);
 }
 
 #[test]
@@ -689,6 +693,55 @@ fn postcard_round_trip() {
     );
     assert!(matches!(
         back.check_code("http://x/loinc", None, "1-8", None),
+        Membership::NotChecked { .. }
+    ));
+}
+
+#[test]
+fn version_mismatch_and_empty_complete_systems_are_not_trusted_to_reject() {
+    let mut cs = animals();
+    cs["version"] = json!("1.0");
+    let mut b = TerminologyBuilder::new();
+    b.add_code_system(&cs, "test");
+    b.add_code_system(
+        &json!({"resourceType": "CodeSystem", "url": "http://x/empty", "content": "complete"}),
+        "test",
+    );
+    for (url, version) in [("http://x/v1", "1.0"), ("http://x/v2", "2.0")] {
+        b.add_value_set(
+            &vs(
+                url,
+                json!({"include": [{"system": CS, "version": version}]}),
+            ),
+            "test",
+        );
+    }
+    b.add_value_set(
+        &vs(
+            "http://x/empty-vs",
+            json!({"include": [{"system": "http://x/empty"}]}),
+        ),
+        "test",
+    );
+    let t = b.build();
+    assert_eq!(
+        t.check_code("http://x/v1", Some(CS), "unicorn", None),
+        Membership::NotMember
+    );
+    assert!(member(&t.check_code("http://x/v2", Some(CS), "dog", None)));
+    match t.check_code("http://x/v2", Some(CS), "unicorn", None) {
+        Membership::NotChecked { kind, reason } => {
+            assert_eq!(kind, NotCheckedKind::ContentUnavailable);
+            assert!(reason.contains("2.0"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        t.check_code("http://x/empty-vs", None, "anything", None),
+        Membership::NotChecked { .. }
+    ));
+    assert!(matches!(
+        t.check_in_code_system("http://x/empty", "anything", None),
         Membership::NotChecked { .. }
     ));
 }
