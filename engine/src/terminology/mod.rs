@@ -13,6 +13,32 @@
 //! evaluated give [`Membership::NotChecked`] with the reason, which the
 //! binding check reports as information rather than an error.
 //!
+//! What is expanded exactly:
+//! - `compose.include` concept lists (whatever the system: an explicit list
+//!   of LOINC answers is known exactly even though LOINC is not loaded);
+//! - whole code systems loaded with `content: complete` (a "complete" code
+//!   system without concepts, such as `message-events`, is not trusted);
+//! - filters on loaded code systems: `is-a`, `descendent-of`, `is-not-a`,
+//!   `generalizes` (on `concept`/`code`, over concept nesting and the
+//!   `parent`/`child` properties, whatever the `hierarchyMeaning`), and
+//!   `=`, `in`, `not-in`, `regex`, `exists` on properties (with `code`,
+//!   `display`, `parent` and `child` derived);
+//! - `valueSet` imports (intersected with each other and with the system
+//!   part of the same include), `exclude`, and precomputed `expansion`s
+//!   (preferred over the compose when complete);
+//! - grammars: UCUM, BCP-47 and MIME-type codes are checked by syntax.
+//!
+//! What gives [`Membership::NotChecked`] (never an error):
+//! - code systems whose content is not in any package (LOINC, SNOMED CT,
+//!   RxNorm, ICD-10-CM, CPT, NUCC, CVX, NDC, ISO 3166, ...) unless a code
+//!   list is supplied ([`TerminologyBuilder::add_code_list`]);
+//! - code systems loaded as `fragment`, `example` or `not-present`, or in a
+//!   different version than the value set asks for (codes they do not list);
+//! - code systems and imported value sets that are not loaded (kinds
+//!   [`NotCheckedKind::UnknownCodeSystem`] and
+//!   [`NotCheckedKind::UnknownValueSet`]: the IG did not load completely);
+//! - filters that cannot be evaluated ([`NotCheckedKind::TooComplex`]).
+//!
 //! ```
 //! use shinny_engine::terminology::{Membership, TerminologyBuilder};
 //! let mut b = TerminologyBuilder::new();
