@@ -170,7 +170,10 @@ fn coding_details(
         _ => match c.system {
             Some(system) => match term.check_in_code_system(system, code, c.display) {
                 Membership::Member { display } => Some(display),
-                Membership::NotMember => {
+                // Only when the value set rejects the code too: when its
+                // membership is undecided (e.g. the value set wants a newer
+                // version of the code system), the code may be valid.
+                Membership::NotMember if *m == Membership::NotMember => {
                     out.push(finding(
                         Severity::Error,
                         IssueType::CodeInvalid,

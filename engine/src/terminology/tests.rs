@@ -745,3 +745,40 @@ fn version_mismatch_and_empty_complete_systems_are_not_trusted_to_reject() {
         Membership::NotChecked { .. }
     ));
 }
+
+#[test]
+fn undecided_membership_does_not_turn_into_a_code_system_error() {
+    let mut cs = animals();
+    cs["version"] = json!("1.0");
+    let mut b = TerminologyBuilder::new();
+    b.add_code_system(&cs, "test");
+    b.add_value_set(
+        &vs(
+            "http://x/v2",
+            json!({"include": [{"system": CS, "version": "2.0"}]}),
+        ),
+        "test",
+    );
+    let t = b.build();
+    let f = check_binding(
+        &t,
+        "required",
+        "http://x/v2",
+        BindingValue::Coding(coding(CS, "axolotl", None)),
+    );
+    assert_eq!(
+        ids(&f),
+        [(messages::CODE_NOT_CHECKED, Severity::Information, "")]
+    );
+    // Display checks still use the loaded code system.
+    let f = check_binding(
+        &t,
+        "required",
+        "http://x/v2",
+        BindingValue::Coding(coding(CS, "dog", Some("Wolf"))),
+    );
+    assert_eq!(
+        ids(&f),
+        [(messages::DISPLAY_MISMATCH, Severity::Warning, "display")]
+    );
+}
