@@ -215,3 +215,35 @@ fn newer_code_system_version_than_loaded_is_not_a_false_error() {
         Membership::NotMember
     );
 }
+
+#[test]
+fn vsac_precomputed_expansion_is_exact() {
+    // The VSAC subset carries expansions; its compose imports value sets
+    // that are not loaded, so only the expansion makes it checkable.
+    let t = ctx().terminology();
+    let vs = "http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113762.1.4.1021.32";
+    let sct = "http://snomed.info/sct";
+    assert!(is_member(&t.check_code(vs, Some(sct), "407376001", None)));
+    assert!(is_member(&t.check_code(
+        vs,
+        Some(sct),
+        "33791000087105",
+        None
+    )));
+    assert_eq!(
+        t.check_code(vs, Some(sct), "38341003", None),
+        Membership::NotMember
+    );
+    let f = check_binding(
+        t,
+        "extensible",
+        vs,
+        BindingValue::Coding(CodingRef {
+            system: Some(sct),
+            code: Some("38341003"),
+            display: None,
+        }),
+    );
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].message_id, messages::CODE_NOT_IN_VALUESET_EXTENSIBLE);
+}
