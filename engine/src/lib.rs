@@ -16,6 +16,7 @@ pub mod model;
 pub mod outcome;
 pub mod policy;
 pub mod select;
+pub mod terminology;
 pub mod validate;
 
 pub use model::{Context, ContextBuilder, LoadReport, PackageInfo};

@@ -131,6 +131,30 @@ catalogue! {
     EXTENSION_CONTEXT,
     /// An extension definition used as the wrong kind (modifier or not).
     EXTENSION_MODIFIER_MISMATCH,
+    /// Informational: the profile that was used to validate.
+    PROFILE_VALIDATED,
+    /// A code is not in the value set of a required binding.
+    CODE_NOT_IN_VALUESET,
+    /// A code is not in the (fully known) value set of an extensible binding.
+    CODE_NOT_IN_VALUESET_EXTENSIBLE,
+    /// A code is not defined by its code system (whose content is complete).
+    CODE_UNKNOWN_IN_CODESYSTEM,
+    /// A display does not match the code system's display or designations.
+    DISPLAY_MISMATCH,
+    /// A code could not be checked offline (e.g. LOINC or SNOMED CT content
+    /// is not available); the text says why.
+    CODE_NOT_CHECKED,
+    /// A value set named by a binding or import is not in the context (the
+    /// IG did not load completely).
+    VALUESET_UNKNOWN,
+    /// A code system is not in the context and is not a known external one
+    /// (the IG did not load completely).
+    CODESYSTEM_UNKNOWN,
+    /// A Quantity unit is not a valid UCUM expression.
+    UCUM_INVALID,
+    /// A value set uses a filter or construct that cannot be evaluated, so
+    /// membership was not checked.
+    VALUESET_TOO_COMPLEX,
 }
 
 #[cfg(test)]

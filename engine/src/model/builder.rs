@@ -3,6 +3,7 @@
 use super::compile::{canonical_base, compile_structure, ConstraintTable};
 use super::report::{DefinitionProblem, LoadedPackage, MissingPackage, UnresolvedCanonical};
 use super::{Context, FormatRegex, Kind, LoadReport, Structure};
+use crate::terminology::TerminologyBuilder;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -40,6 +41,8 @@ impl PackageInfo {
 pub struct ContextBuilder {
     sources: Vec<Source>,
     missing: Vec<MissingPackage>,
+    /// User-supplied code lists: (system, text).
+    code_lists: Vec<(String, String)>,
 }
 
 struct Source {
@@ -83,6 +86,15 @@ impl ContextBuilder {
         self.missing.push(missing);
     }
 
+    /// Adds the codes of a code system whose content is not in any package
+    /// (LOINC, SNOMED CT, ...): one code per line, optionally
+    /// `code<TAB>display`. Codes of that system are then checked for real
+    /// instead of being reported as not checked. See
+    /// [`TerminologyBuilder::add_code_list`].
+    pub fn add_code_list(&mut self, system: &str, text: &str) {
+        self.code_lists.push((system.to_string(), text.to_string()));
+    }
+
     /// Compiles everything added so far.
     pub fn build(self) -> Context {
         let mut report = LoadReport {
@@ -97,6 +109,7 @@ impl ContextBuilder {
         let mut refs = References::default();
         let mut constraints = ConstraintTable::default();
         let mut questionnaires = HashMap::new();
+        let mut terminology = TerminologyBuilder::new();
 
         for source in self.sources {
             let parsed = parse_all(source.files);
@@ -148,6 +161,7 @@ impl ContextBuilder {
                             counts.1 += 1;
                             value_sets.insert(url.to_string());
                             refs.collect_value_set(&value, url);
+                            terminology.add_value_set(&value, &source.label);
                         }
                     }
                     Some("Questionnaire") => {
@@ -162,6 +176,7 @@ impl ContextBuilder {
                         if let Some(url) = value.get("url").and_then(Value::as_str) {
                             counts.2 += 1;
                             code_systems.insert(url.to_string());
+                            terminology.add_code_system(&value, &source.label);
                         }
                     }
                     _ => {}
@@ -207,6 +222,11 @@ impl ContextBuilder {
             }
         }
 
+        for (system, text) in &self.code_lists {
+            terminology.add_code_list(system, text);
+        }
+        let terminology = terminology.build();
+
         report.unresolved = refs.unresolved(&by_url, &value_sets, &code_systems);
         let mut value_sets: Vec<String> = value_sets.into_iter().collect();
         value_sets.sort_unstable();
@@ -222,6 +242,7 @@ impl ContextBuilder {
             questionnaires,
             value_sets,
             code_systems,
+            terminology,
             report,
         }
     }

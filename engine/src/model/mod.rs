@@ -19,6 +19,7 @@ pub use builder::{ContextBuilder, PackageInfo};
 pub use literal::Literal;
 pub use report::{LoadReport, MissingPackage, UnresolvedCanonical};
 
+use crate::terminology::Terminology;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -240,12 +241,19 @@ pub struct Context {
     /// terminology checks).
     pub(crate) value_sets: Vec<String>,
     pub(crate) code_systems: Vec<String>,
+    /// Expanded value sets and code system contents.
+    pub(crate) terminology: Terminology,
     pub(crate) report: LoadReport,
     /// Questionnaires by canonical URL (and `url|version`).
     pub(crate) questionnaires: HashMap<String, questionnaire::Questionnaire>,
 }
 
 impl Context {
+    /// The compiled terminology (value set expansions, code systems).
+    pub fn terminology(&self) -> &Terminology {
+        &self.terminology
+    }
+
     /// The load report: packages loaded and missing, unresolved canonicals.
     pub fn report(&self) -> &LoadReport {
         &self.report
