@@ -7,6 +7,7 @@
 //! type, then against each profile in `meta.profile` and each profile the
 //! caller asks for.
 
+mod bindings;
 mod bundle;
 mod cardinality;
 mod extensions;

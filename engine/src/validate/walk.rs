@@ -627,12 +627,12 @@ impl<'a> Walker<'a> {
                         self.mode = saved_mode;
                     }
                 } else if is_primitive {
-                    let (tsid, ts) = type_struct.expect("primitive has a structure");
-                    let _ = tsid;
+                    let (_, ts) = type_struct.expect("primitive has a structure");
                     if self.mode == Mode::Base {
                         super::primitive::check_value(self, v, ts);
                     }
                     super::values::check(self, v, e);
+                    super::bindings::check(self, v, e, &ts.type_name);
                 } else if let Some(obj_ok) = self.expect_object(v) {
                     if obj_ok {
                         super::values::check(self, v, e);
@@ -669,6 +669,12 @@ impl<'a> Walker<'a> {
         slice: Option<ElemId>,
     ) {
         let s = self.ctx.structure(sid);
+        if let Some(t) = ty {
+            super::bindings::check(self, v, e, &t.code);
+            if let Some(sl) = slice {
+                super::bindings::check(self, v, &s.elements[sl as usize], &t.code);
+            }
+        }
         if let Some(t) = ty.filter(|t| t.code == "Reference") {
             let t = match slice {
                 Some(sl) => s.elements[sl as usize].types.first().unwrap_or(t),
