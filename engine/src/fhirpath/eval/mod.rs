@@ -1,5 +1,6 @@
 //! Evaluation of a parsed expression over `json::Node` trees.
 
+mod aggregate;
 mod boundary;
 mod codec;
 mod combining;
@@ -654,6 +655,7 @@ impl<'e, 'a> Ev<'e, 'a> {
             .or_else(|| boundary::call(&c, name))
             .or_else(|| temporal::call(&c, name))
             .or_else(|| codec::call(&c, name))
+            .or_else(|| aggregate::call(&c, name))
             .or_else(|| ops::call(&c, name));
         if let Some(r) = r {
             return r;

@@ -366,7 +366,7 @@ fn calendar_unit(u: &str) -> Option<&'static str> {
     })
 }
 
-fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usize) -> R<'a> {
+pub(crate) fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usize) -> R<'a> {
     let err = || {
         FhirPathError::exec(
             pos,
