@@ -280,6 +280,9 @@ fn quantities() {
     assert!(empty("1 'm' = 1 'g'"));
     assert_eq!(one("4 'g' ~ 4040 'mg'"), "true");
     assert!(empty("'5 mg'.toQuantity()"));
+    // Absurd unit exponents are rejected quickly rather than looped over.
+    assert!(empty("1 'm999999999' = 1 'm999999999'.toQuantity('m')"));
+    assert_eq!(one("'abc'.substring(1, 9223372036854775807)"), "bc");
     assert_eq!(one("'5 \\'mg\\''.toQuantity() = 5 'mg'"), "true");
 }
 
@@ -495,7 +498,12 @@ fn limits_stop_runaway_evaluation() {
     let few_steps = Limits {
         max_items: usize::MAX,
         max_steps: 20_000,
+        ..Limits::default()
     };
+    // Strings doubling in an aggregate hit the string limit.
+    let doubling = "(1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30).aggregate($total & $total, 'ab')";
+    let err = small(doubling, Limits::default()).unwrap_err();
+    assert!(err.message.contains("string longer"), "{}", err.message);
     let err = small("1.repeat($this + 1)", few_steps).unwrap_err();
     assert!(err.message.contains("step limit"), "{}", err.message);
     // repeat() over a cycle terminates (seen items are not revisited).

@@ -113,6 +113,21 @@ impl<'e, 'a> Ev<'e, 'a> {
         Ok(())
     }
 
+    /// Errors when built strings grow past the length limit.
+    pub fn check_strings(&self, items: &[Item<'a>], pos: usize) -> Result<(), FhirPathError> {
+        let max = self.env.limits.max_string_len;
+        if items
+            .iter()
+            .any(|i| matches!(i, Item::String(s) if s.len() > max))
+        {
+            return Err(FhirPathError::exec(
+                pos,
+                format!("string longer than {max} bytes"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Errors when a collection grows past the size limit.
     pub fn check_size(&self, len: usize, pos: usize) -> Result<(), FhirPathError> {
         if len > self.env.limits.max_items {

@@ -553,6 +553,14 @@ fn logic<'a>(ev: &Ev<'_, 'a>, op: BinOp, a: Option<bool>, r: &[Item<'a>], pos: u
 /// [`binary`] so the recursive path keeps a small stack frame.
 #[inline(never)]
 fn apply<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize) -> R<'a> {
+    let out = apply_op(ev, op, l, r, pos)?;
+    if matches!(op, BinOp::Add | BinOp::Concat) {
+        ev.check_strings(&out, pos)?;
+    }
+    Ok(out)
+}
+
+fn apply_op<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize) -> R<'a> {
     match op {
         BinOp::Union => {
             ev.check_size(l.len() + r.len(), pos)?;

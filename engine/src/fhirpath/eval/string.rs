@@ -75,6 +75,15 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         return None;
     }
     Some((|| {
+        let out = string_fn(c, name)?;
+        c.ev.check_strings(&out, c.pos)?;
+        c.ev.check_size(out.len(), c.pos)?;
+        Ok(out)
+    })())
+}
+
+fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
+    {
         if name == "join" {
             let sep = c.str_arg(0)?.unwrap_or_default();
             let mut parts = Vec::new();
@@ -134,7 +143,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                     },
                 };
                 let start = start as usize;
-                let end = (start + len).min(cs.len());
+                let end = start.saturating_add(len).min(cs.len());
                 s(cs[start..end].iter().collect())
             }
             "startsWith" | "endsWith" | "contains" => {
@@ -198,5 +207,5 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             }
             _ => unreachable!("filtered above"),
         }
-    })())
+    }
 }
