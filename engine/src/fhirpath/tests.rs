@@ -270,6 +270,16 @@ fn decimals_and_dates() {
     );
     assert_eq!(one("@1973-12-25 + 7 days"), "1974-01-01");
     assert!(run("@1973-12-25 + 1 'mo'", &patient()).is_err());
+    // Huge durations are an error, not an overflow.
+    assert!(run(
+        "@1973-12-25T10:00:00 + 9223372036854775807 'ms'",
+        &patient()
+    )
+    .is_err());
+    assert!(run("@1973-12-25 + 9223372036854775807 years", &patient()).is_err());
+    assert!(run("@1973-12-25 + 922337203685477 days", &patient()).is_err());
+    assert!(run("-(-9223372036854775807 - 1)", &patient()).is_err());
+    assert!(run("9223372036854775807 + 1", &patient()).is_err());
 }
 
 #[test]

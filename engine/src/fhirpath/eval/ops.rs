@@ -338,7 +338,10 @@ pub(crate) fn negate(v: Coll<'_>, pos: usize) -> R<'_> {
         return Ok(vec![]);
     };
     Ok(vec![match it.to_system() {
-        Some(Item::Integer(i)) => Item::Integer(-i),
+        Some(Item::Integer(i)) => Item::Integer(
+            i.checked_neg()
+                .ok_or_else(|| FhirPathError::exec(pos, "arithmetic overflow"))?,
+        ),
         Some(Item::Decimal(d)) => Item::Decimal(d.neg()),
         Some(Item::Quantity(mut q)) => {
             q.value = q.value.neg();
