@@ -791,6 +791,12 @@ fn random_expressions_never_panic() {
         "'hex'",
     ];
     let p = patient();
+    // JSON that does not match the model must not trip anything up either.
+    let odd = parse_json(
+        br#"{"resourceType":"Patient","name":"x","given":[[1],null,{}],"birthDate":5,"active":"yes",
+            "_birthDate":[1],"contact":[null,{"name":[{"family":[true]}]}],"extension":{"url":3}}"#,
+    )
+    .unwrap();
     // FP_SEED=<n> explores other sequences.
     let mut seed: u64 = std::env::var("FP_SEED")
         .ok()
@@ -818,6 +824,7 @@ fn random_expressions_never_panic() {
         if let Ok(e) = compile(&src, &opts(Some("Patient"))) {
             compiled += 1;
             let _ = e.evaluate(&EvalInput::resource(&p), &env);
+            let _ = e.evaluate(&EvalInput::resource(&odd), &env);
         }
     }
     assert!(
