@@ -49,6 +49,8 @@ pub(crate) struct Ev<'e, 'a> {
     pub strict_singletons: bool,
     steps: Cell<u64>,
     depth: Cell<usize>,
+    /// `now()` is read once per evaluation (all calls agree).
+    pub now: std::cell::OnceCell<Option<super::datetime::Temporal>>,
 }
 
 /// Drops primitives that have no value (only an `_x` extension): they
@@ -93,6 +95,7 @@ pub(crate) fn evaluate<'a>(
         host: env.host.unwrap_or(&NoHost),
         steps: Cell::new(0),
         depth: Cell::new(0),
+        now: std::cell::OnceCell::new(),
     };
     let frame = Frame {
         this: &input.focus,
