@@ -374,7 +374,9 @@ impl Temporal {
             }
             let ms = t.c[HOUR] * 3_600_000 + t.c[MINUTE] * 60_000 + t.c[SECOND] * 1000 + t.c[MILLI];
             let unit_ms = [0, 0, 0, 3_600_000, 60_000, 1000, 1][idx];
-            let total = (ms + n.checked_mul(unit_ms)?).rem_euclid(86_400_000);
+            let total = ms
+                .checked_add(n.checked_mul(unit_ms)?)?
+                .rem_euclid(86_400_000);
             t.c[HOUR] = total / 3_600_000;
             t.c[MINUTE] = total / 60_000 % 60;
             t.c[SECOND] = total / 1000 % 60;
@@ -384,7 +386,7 @@ impl Temporal {
         match idx {
             YEAR | MONTH => {
                 let months = if idx == YEAR { n.checked_mul(12)? } else { n };
-                let total = t.c[YEAR] * 12 + (t.c[MONTH].max(1) - 1) + months;
+                let total = (t.c[YEAR] * 12 + (t.c[MONTH].max(1) - 1)).checked_add(months)?;
                 t.c[YEAR] = total.div_euclid(12);
                 if t.precision >= MONTH {
                     t.c[MONTH] = total.rem_euclid(12) + 1;
@@ -398,9 +400,13 @@ impl Temporal {
                 let delta = n.checked_mul(unit_ms)?;
                 let day_ms =
                     t.c[HOUR] * 3_600_000 + t.c[MINUTE] * 60_000 + t.c[SECOND] * 1000 + t.c[MILLI];
-                let total = day_ms + delta;
-                let days =
-                    days_from_civil(t.c[YEAR], t.c[MONTH], t.c[DAY]) + total.div_euclid(86_400_000);
+                let total = day_ms.checked_add(delta)?;
+                let days = days_from_civil(t.c[YEAR], t.c[MONTH], t.c[DAY])
+                    .checked_add(total.div_euclid(86_400_000))?;
+                // Far outside years 1..9999: stop before the calendar maths overflows.
+                if days.abs() > 4_000_000 {
+                    return None;
+                }
                 let rem = total.rem_euclid(86_400_000);
                 let (y, m, d) = civil_from_days(days);
                 t.c[YEAR] = y;

@@ -181,7 +181,7 @@ impl Decimal {
     /// Absolute value.
     pub fn abs(self) -> Self {
         Decimal {
-            m: self.m.abs(),
+            m: self.m.saturating_abs(),
             s: self.s,
         }
     }
@@ -189,7 +189,7 @@ impl Decimal {
     /// Negation.
     pub fn neg(self) -> Self {
         Decimal {
-            m: -self.m,
+            m: self.m.saturating_neg(),
             s: self.s,
         }
     }

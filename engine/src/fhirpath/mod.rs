@@ -237,6 +237,8 @@ pub struct Limits {
     pub max_items: usize,
     /// Maximum evaluation steps (expression node visits plus items visited).
     pub max_steps: u64,
+    /// Maximum length in bytes of any string built during evaluation.
+    pub max_string_len: usize,
 }
 
 impl Default for Limits {
@@ -244,6 +246,7 @@ impl Default for Limits {
         Limits {
             max_items: limits::MAX_ITEMS,
             max_steps: limits::MAX_STEPS,
+            max_string_len: limits::MAX_STRING_LEN,
         }
     }
 }
@@ -258,6 +261,8 @@ pub mod limits {
     pub const MAX_STEPS: u64 = 50_000_000;
     /// Maximum evaluation nesting depth.
     pub const MAX_DEPTH: usize = 300;
+    /// Default maximum length of a string built during evaluation (bytes).
+    pub const MAX_STRING_LEN: usize = 10_000_000;
     pub use super::parser::{MAX_AST_DEPTH, MAX_PARSE_DEPTH};
 }
 

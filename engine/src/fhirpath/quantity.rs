@@ -139,7 +139,11 @@ fn term(t: &str, dims: &mut Dims, sign: i32) -> Option<Decimal> {
         }
     };
     let one = pf.mul(factor)?;
-    let exp = exp * sign;
+    let exp = exp.checked_mul(sign)?;
+    // Real units have small exponents; this also bounds the loop below.
+    if exp.unsigned_abs() > 12 {
+        return None;
+    }
     let mut total = Decimal::from_i64(1);
     for _ in 0..exp.unsigned_abs() {
         total = if exp > 0 {

@@ -270,6 +270,16 @@ fn decimals_and_dates() {
     );
     assert_eq!(one("@1973-12-25 + 7 days"), "1974-01-01");
     assert!(run("@1973-12-25 + 1 'mo'", &patient()).is_err());
+    // Huge durations are an error, not an overflow.
+    assert!(run(
+        "@1973-12-25T10:00:00 + 9223372036854775807 'ms'",
+        &patient()
+    )
+    .is_err());
+    assert!(run("@1973-12-25 + 9223372036854775807 years", &patient()).is_err());
+    assert!(run("@1973-12-25 + 922337203685477 days", &patient()).is_err());
+    assert!(run("-(-9223372036854775807 - 1)", &patient()).is_err());
+    assert!(run("9223372036854775807 + 1", &patient()).is_err());
 }
 
 #[test]
@@ -280,6 +290,9 @@ fn quantities() {
     assert!(empty("1 'm' = 1 'g'"));
     assert_eq!(one("4 'g' ~ 4040 'mg'"), "true");
     assert!(empty("'5 mg'.toQuantity()"));
+    // Absurd unit exponents are rejected quickly rather than looped over.
+    assert!(empty("1 'm999999999' = 1 'm999999999'.toQuantity('m')"));
+    assert_eq!(one("'abc'.substring(1, 9223372036854775807)"), "bc");
     assert_eq!(one("'5 \\'mg\\''.toQuantity() = 5 'mg'"), "true");
 }
 
@@ -495,7 +508,12 @@ fn limits_stop_runaway_evaluation() {
     let few_steps = Limits {
         max_items: usize::MAX,
         max_steps: 20_000,
+        ..Limits::default()
     };
+    // Strings doubling in an aggregate hit the string limit.
+    let doubling = "(1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30).aggregate($total & $total, 'ab')";
+    let err = small(doubling, Limits::default()).unwrap_err();
+    assert!(err.message.contains("string longer"), "{}", err.message);
     let err = small("1.repeat($this + 1)", few_steps).unwrap_err();
     assert!(err.message.contains("step limit"), "{}", err.message);
     // repeat() over a cycle terminates (seen items are not revisited).
@@ -670,4 +688,147 @@ fn every_checked_function_is_implemented() {
             assert!(!err.message.contains("unknown function"), "{src}: {err}");
         }
     }
+}
+
+/// Random token soup must never panic: every input either fails to
+/// compile or evaluates (possibly to an error) within the limits.
+#[test]
+fn random_expressions_never_panic() {
+    const POOL: &[&str] = &[
+        "Patient",
+        "name",
+        "given",
+        "family",
+        ".",
+        "(",
+        ")",
+        "[",
+        "]",
+        "0",
+        "1",
+        "-1",
+        "2.5",
+        "'x'",
+        "''",
+        "@2012",
+        "@2012-01-01T10:00Z",
+        "@T10:00",
+        "3 'mg'",
+        "2 days",
+        "+",
+        "-",
+        "*",
+        "/",
+        "div",
+        "mod",
+        "&",
+        "|",
+        "=",
+        "!=",
+        "~",
+        "!~",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "and",
+        "or",
+        "xor",
+        "implies",
+        "in",
+        "contains",
+        "is",
+        "as",
+        "String",
+        "Integer",
+        "where(",
+        "select(",
+        "repeat(",
+        "all(",
+        "exists(",
+        "first()",
+        "last()",
+        "tail()",
+        "skip(",
+        "take(",
+        "count()",
+        "distinct()",
+        "not()",
+        "empty()",
+        "iif(",
+        "aggregate(",
+        "$this",
+        "$index",
+        "$total",
+        "%resource",
+        "children()",
+        "descendants()",
+        "substring(",
+        "replace(",
+        "matches(",
+        "toString()",
+        "toInteger()",
+        "toQuantity(",
+        "lowBoundary()",
+        "sort(",
+        "union(",
+        "combine(",
+        ",",
+        "{}",
+        "true",
+        "false",
+        "extension(",
+        "ofType(",
+        "trace(",
+        "power(",
+        "round(",
+        "birthDate",
+        "contact",
+        "%ucum",
+        "`name`",
+        "sum()",
+        "encode(",
+        "'hex'",
+    ];
+    let p = patient();
+    // JSON that does not match the model must not trip anything up either.
+    let odd = parse_json(
+        br#"{"resourceType":"Patient","name":"x","given":[[1],null,{}],"birthDate":5,"active":"yes",
+            "_birthDate":[1],"contact":[null,{"name":[{"family":[true]}]}],"extension":{"url":3}}"#,
+    )
+    .unwrap();
+    // FP_SEED=<n> explores other sequences.
+    let mut seed: u64 = std::env::var("FP_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed);
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let env = Environment {
+        limits: Limits {
+            max_items: 10_000,
+            max_steps: 100_000,
+            ..Limits::default()
+        },
+        ..Default::default()
+    };
+    let mut compiled = 0;
+    for _ in 0..4000 {
+        let n = 1 + next() % 12;
+        let src: Vec<&str> = (0..n).map(|_| POOL[next() % POOL.len()]).collect();
+        let src = src.join(" ");
+        if let Ok(e) = compile(&src, &opts(Some("Patient"))) {
+            compiled += 1;
+            let _ = e.evaluate(&EvalInput::resource(&p), &env);
+            let _ = e.evaluate(&EvalInput::resource(&odd), &env);
+        }
+    }
+    assert!(
+        compiled > 100,
+        "only {compiled} random expressions compiled"
+    );
 }

@@ -1,5 +1,6 @@
 //! Evaluation of a parsed expression over `json::Node` trees.
 
+mod aggregate;
 mod boundary;
 mod codec;
 mod combining;
@@ -48,6 +49,8 @@ pub(crate) struct Ev<'e, 'a> {
     pub strict_singletons: bool,
     steps: Cell<u64>,
     depth: Cell<usize>,
+    /// `now()` is read once per evaluation (all calls agree).
+    pub now: std::cell::OnceCell<Option<super::datetime::Temporal>>,
 }
 
 /// Drops primitives that have no value (only an `_x` extension): they
@@ -92,6 +95,7 @@ pub(crate) fn evaluate<'a>(
         host: env.host.unwrap_or(&NoHost),
         steps: Cell::new(0),
         depth: Cell::new(0),
+        now: std::cell::OnceCell::new(),
     };
     let frame = Frame {
         this: &input.focus,
@@ -108,6 +112,21 @@ impl<'e, 'a> Ev<'e, 'a> {
         self.steps.set(s);
         if s > self.env.limits.max_steps {
             return Err(FhirPathError::exec(pos, "evaluation step limit exceeded"));
+        }
+        Ok(())
+    }
+
+    /// Errors when built strings grow past the length limit.
+    pub fn check_strings(&self, items: &[Item<'a>], pos: usize) -> Result<(), FhirPathError> {
+        let max = self.env.limits.max_string_len;
+        if items
+            .iter()
+            .any(|i| matches!(i, Item::String(s) if s.len() > max))
+        {
+            return Err(FhirPathError::exec(
+                pos,
+                format!("string longer than {max} bytes"),
+            ));
         }
         Ok(())
     }
@@ -654,6 +673,7 @@ impl<'e, 'a> Ev<'e, 'a> {
             .or_else(|| boundary::call(&c, name))
             .or_else(|| temporal::call(&c, name))
             .or_else(|| codec::call(&c, name))
+            .or_else(|| aggregate::call(&c, name))
             .or_else(|| ops::call(&c, name));
         if let Some(r) = r {
             return r;

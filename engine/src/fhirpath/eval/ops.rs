@@ -338,7 +338,10 @@ pub(crate) fn negate(v: Coll<'_>, pos: usize) -> R<'_> {
         return Ok(vec![]);
     };
     Ok(vec![match it.to_system() {
-        Some(Item::Integer(i)) => Item::Integer(-i),
+        Some(Item::Integer(i)) => Item::Integer(
+            i.checked_neg()
+                .ok_or_else(|| FhirPathError::exec(pos, "arithmetic overflow"))?,
+        ),
         Some(Item::Decimal(d)) => Item::Decimal(d.neg()),
         Some(Item::Quantity(mut q)) => {
             q.value = q.value.neg();
@@ -366,7 +369,7 @@ fn calendar_unit(u: &str) -> Option<&'static str> {
     })
 }
 
-fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usize) -> R<'a> {
+pub(crate) fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usize) -> R<'a> {
     let err = || {
         FhirPathError::exec(
             pos,
@@ -553,6 +556,14 @@ fn logic<'a>(ev: &Ev<'_, 'a>, op: BinOp, a: Option<bool>, r: &[Item<'a>], pos: u
 /// [`binary`] so the recursive path keeps a small stack frame.
 #[inline(never)]
 fn apply<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize) -> R<'a> {
+    let out = apply_op(ev, op, l, r, pos)?;
+    if matches!(op, BinOp::Add | BinOp::Concat) {
+        ev.check_strings(&out, pos)?;
+    }
+    Ok(out)
+}
+
+fn apply_op<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize) -> R<'a> {
     match op {
         BinOp::Union => {
             ev.check_size(l.len() + r.len(), pos)?;

@@ -28,6 +28,25 @@ pub(crate) fn regex(pattern: &str, pos: usize) -> Result<Regex, FhirPathError> {
     Ok(r)
 }
 
+/// Applies the optional second argument of `matches()`: `i` (ignore case),
+/// `m` (multi-line anchors); single-line mode is always on.
+fn with_flags(c: &Call<'_, '_, '_, '_>, pattern: &str) -> Result<String, FhirPathError> {
+    let flags = if c.args.len() > 1 {
+        c.str_arg(1)?.unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let mut out = String::new();
+    for f in flags.chars() {
+        match f {
+            'i' | 'm' => out.push_str(&format!("(?{f})")),
+            _ => return Err(c.err(format!("unknown regex flag '{f}'"))),
+        }
+    }
+    out.push_str(pattern);
+    Ok(out)
+}
+
 fn s<'a>(v: String) -> R<'a> {
     Ok(vec![Item::String(v)])
 }
@@ -36,6 +55,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     if !matches!(
         name,
         "matchesFull"
+            | "lastIndexOf"
             | "indexOf"
             | "substring"
             | "startsWith"
@@ -55,6 +75,15 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         return None;
     }
     Some((|| {
+        let out = string_fn(c, name)?;
+        c.ev.check_strings(&out, c.pos)?;
+        c.ev.check_size(out.len(), c.pos)?;
+        Ok(out)
+    })())
+}
+
+fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
+    {
         if name == "join" {
             let sep = c.str_arg(0)?.unwrap_or_default();
             let mut parts = Vec::new();
@@ -80,6 +109,15 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 .chars()
                 .map(|ch| Item::String(ch.to_string()))
                 .collect()),
+            "lastIndexOf" => {
+                let Some(sub) = c.str_arg(0)? else {
+                    return Ok(vec![]);
+                };
+                Ok(vec![Item::Integer(match input.rfind(&sub) {
+                    Some(i) => input[..i].chars().count() as i64,
+                    None => -1,
+                })])
+            }
             "indexOf" => {
                 let Some(sub) = c.str_arg(0)? else {
                     return Ok(vec![]);
@@ -105,7 +143,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                     },
                 };
                 let start = start as usize;
-                let end = (start + len).min(cs.len());
+                let end = start.saturating_add(len).min(cs.len());
                 s(cs[start..end].iter().collect())
             }
             "startsWith" | "endsWith" | "contains" => {
@@ -137,15 +175,15 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 let Some(pat) = c.str_arg(0)? else {
                     return Ok(vec![]);
                 };
+                let pat = with_flags(c, &pat)?;
                 Ok(vec![Item::Boolean(regex(&pat, c.pos)?.is_match(&input))])
             }
             "matchesFull" => {
                 let Some(pat) = c.str_arg(0)? else {
                     return Ok(vec![]);
                 };
-                Ok(vec![Item::Boolean(
-                    regex(&format!("^(?:{pat})$"), c.pos)?.is_match(&input),
-                )])
+                let pat = with_flags(c, &format!("^(?:{pat})$"))?;
+                Ok(vec![Item::Boolean(regex(&pat, c.pos)?.is_match(&input))])
             }
             "replaceMatches" => {
                 let (Some(pat), Some(rep)) = (c.str_arg(0)?, c.str_arg(1)?) else {
@@ -169,5 +207,5 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             }
             _ => unreachable!("filtered above"),
         }
-    })())
+    }
 }

@@ -60,10 +60,11 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             Ok(c.inp.to_vec())
         })(),
         "now" | "today" | "timeOfDay" => (|| {
+            // Read once per evaluation, so every call agrees.
             let mut t =
-                c.ev.host
-                    .now()
-                    .or_else(now)
+                c.ev.now
+                    .get_or_init(|| c.ev.host.now().or_else(now))
+                    .clone()
                     .ok_or_else(|| c.err("no clock available (provide EvalHost::now)"))?;
             match name {
                 "today" => {
