@@ -622,6 +622,13 @@ enum Tri {
     Unknown(BuildOpen),
 }
 
+/// Adds an open part unless the same one is already there.
+fn push_open(list: &mut Vec<BuildOpen>, o: BuildOpen) {
+    if !list.contains(&o) {
+        list.push(o);
+    }
+}
+
 fn overlaps(a: Option<u32>, b: Option<u32>) -> bool {
     a.is_none() || b.is_none() || a == b
 }
@@ -669,10 +676,13 @@ impl<'a> Expander<'a> {
                         out.members.insert((s, c));
                     }
                     Tri::No => {}
-                    Tri::Unknown(o) => out.open.push(BuildOpen {
-                        system: Some(s),
-                        ..o
-                    }),
+                    Tri::Unknown(o) => push_open(
+                        &mut out.open,
+                        BuildOpen {
+                            system: Some(s),
+                            ..o
+                        },
+                    ),
                 }
             }
         }
@@ -687,10 +697,13 @@ impl<'a> Expander<'a> {
                 } else {
                     ob
                 };
-                out.open.push(BuildOpen {
-                    system,
-                    ..pick.clone()
-                });
+                push_open(
+                    &mut out.open,
+                    BuildOpen {
+                        system,
+                        ..pick.clone()
+                    },
+                );
             }
         }
         out
@@ -704,10 +717,13 @@ impl<'a> Expander<'a> {
                 Tri::No => {
                     out.members.insert((s, c));
                 }
-                Tri::Unknown(o) => out.open.push(BuildOpen {
-                    system: Some(s),
-                    ..o
-                }),
+                Tri::Unknown(o) => push_open(
+                    &mut out.open,
+                    BuildOpen {
+                        system: Some(s),
+                        ..o
+                    },
+                ),
             }
         }
         for o in a.open {
@@ -914,7 +930,9 @@ impl<'a> Expander<'a> {
             for inc in &vs.include {
                 let part = self.include(inc);
                 set.members.extend(part.members);
-                set.open.extend(part.open);
+                for o in part.open {
+                    push_open(&mut set.open, o);
+                }
             }
             for exc in &vs.exclude {
                 let part = self.include(exc);
