@@ -3,7 +3,7 @@
 
 use super::{
     external_name, external_reason, strip_version, syntax_check, Content, NotCheckedKind, Open,
-    StoredCodeSystem, StoredConcept, StoredValueSet, Terminology, NONE,
+    StoredCodeSystem, StoredConcept, StoredValueSet, StringTable, Terminology, NONE,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -335,15 +335,20 @@ impl TerminologyBuilder {
             ex.systems.insert(url.as_str(), SystemIndex::new(cs));
         }
         let mut code_systems = Vec::with_capacity(self.code_systems.len());
+        let mut displays: Vec<u32> = Vec::new();
         for (url, cs) in &self.code_systems {
-            let mut concepts: Vec<StoredConcept> = cs
-                .concepts
-                .iter()
-                .map(|c| StoredConcept {
+            let mut concepts: Vec<StoredConcept> = Vec::with_capacity(cs.concepts.len());
+            for c in &cs.concepts {
+                let displays_start = displays.len() as u32;
+                for d in &c.displays {
+                    displays.push(ex.strings.intern(d));
+                }
+                concepts.push(StoredConcept {
                     code: ex.strings.intern(&c.code),
-                    displays: c.displays.iter().map(|d| ex.strings.intern(d)).collect(),
-                })
-                .collect();
+                    displays_start,
+                    displays_len: c.displays.len() as u32,
+                });
+            }
             concepts.sort_by_key(|c| c.code);
             concepts.dedup_by_key(|c| c.code);
             code_systems.push(StoredCodeSystem {
@@ -385,7 +390,7 @@ impl TerminologyBuilder {
         }
 
         // Sort the string table and renumber every id.
-        let strings = ex.strings.list;
+        let mut strings = ex.strings.list;
         let mut order: Vec<u32> = (0..strings.len() as u32).collect();
         order.sort_by(|&a, &b| strings[a as usize].cmp(&strings[b as usize]));
         let mut remap = vec![0u32; strings.len()];
@@ -393,18 +398,18 @@ impl TerminologyBuilder {
             remap[old as usize] = new as u32;
         }
         let r = |id: u32| if id == NONE { NONE } else { remap[id as usize] };
-        let mut sorted: Vec<Option<String>> = strings.into_iter().map(Some).collect();
-        let strings: Vec<String> = order
+        let sorted: Vec<String> = order
             .iter()
-            .map(|&old| sorted[old as usize].take().unwrap_or_default())
+            .map(|&old| std::mem::take(&mut strings[old as usize]))
             .collect();
+        let strings = StringTable::from_sorted(&sorted);
+        for d in &mut displays {
+            *d = r(*d);
+        }
         for cs in &mut code_systems {
             cs.url = r(cs.url);
             for c in &mut cs.concepts {
                 c.code = r(c.code);
-                for d in &mut c.displays {
-                    *d = r(*d);
-                }
             }
             cs.concepts.sort_by_key(|c| c.code);
         }
@@ -424,6 +429,7 @@ impl TerminologyBuilder {
         value_sets.sort_by_key(|v| v.url);
         Terminology {
             strings,
+            displays,
             code_systems,
             value_sets,
         }
