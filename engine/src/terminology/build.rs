@@ -6,7 +6,54 @@ use super::{
     StoredCodeSystem, StoredConcept, StoredValueSet, StringTable, Terminology, NONE,
 };
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast non-cryptographic hasher (the Fx hash) for the build's interned
+/// ids and strings; inputs are conformance packages, not attacker data.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fx>>;
+type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<Fx>>;
 
 struct BuildConcept {
     code: String,
@@ -326,10 +373,10 @@ impl TerminologyBuilder {
     pub fn build(self) -> Terminology {
         let mut ex = Expander {
             strings: Interner::default(),
-            systems: HashMap::new(),
+            systems: HashMap::default(),
             value_sets: &self.value_sets,
-            memo: HashMap::new(),
-            in_progress: HashSet::new(),
+            memo: HashMap::default(),
+            in_progress: HashSet::default(),
         };
         for (url, cs) in &self.code_systems {
             ex.systems.insert(url.as_str(), SystemIndex::new(cs));
@@ -505,7 +552,7 @@ impl<'a> SystemIndex<'a> {
 
     /// `start` and everything reachable through `links`.
     fn closure(&self, start: usize, links: &[Vec<usize>]) -> HashSet<usize> {
-        let mut seen = HashSet::from([start]);
+        let mut seen: HashSet<usize> = std::iter::once(start).collect();
         let mut stack = vec![start];
         while let Some(i) = stack.pop() {
             for &j in &links[i] {
@@ -751,7 +798,7 @@ impl<'a> Expander<'a> {
 
     fn open(&mut self, system: &str, kind: NotCheckedKind, reason: String) -> CodeSet {
         CodeSet {
-            members: HashSet::new(),
+            members: HashSet::default(),
             open: vec![BuildOpen {
                 system: Some(self.strings.intern(system)),
                 kind,
@@ -894,7 +941,7 @@ impl<'a> Expander<'a> {
                 return self.open(super::UCUM, NotCheckedKind::Syntax, String::new());
             }
             return CodeSet {
-                members: HashSet::new(),
+                members: HashSet::default(),
                 open: vec![BuildOpen {
                     system: None,
                     kind: NotCheckedKind::UnknownValueSet,
@@ -904,7 +951,7 @@ impl<'a> Expander<'a> {
         };
         if !self.in_progress.insert(url.to_string()) {
             return CodeSet {
-                members: HashSet::new(),
+                members: HashSet::default(),
                 open: vec![BuildOpen {
                     system: None,
                     kind: NotCheckedKind::TooComplex,
@@ -922,7 +969,7 @@ impl<'a> Expander<'a> {
             }
         } else if vs.include.is_empty() {
             CodeSet {
-                members: HashSet::new(),
+                members: HashSet::default(),
                 open: vec![BuildOpen {
                     system: None,
                     kind: NotCheckedKind::TooComplex,
