@@ -809,3 +809,20 @@ fn ucum_parser_never_panics_and_rejects_garbage() {
         ")".repeat(40)
     )));
 }
+
+#[test]
+fn build_is_deterministic() {
+    let sets = || {
+        [
+            filter_vs("http://x/mammals", "concept", "is-a", "mammal"),
+            vs(
+                "http://x/mixed",
+                json!({"include": [{"valueSet": ["http://x/mammals", "http://not/loaded"]}, {"system": "http://loinc.org"}],
+                       "exclude": [{"valueSet": ["http://also/missing"]}]}),
+            ),
+        ]
+    };
+    let a = postcard::to_allocvec(&build(&sets())).unwrap();
+    let b = postcard::to_allocvec(&build(&sets())).unwrap();
+    assert_eq!(a, b);
+}
