@@ -3,10 +3,57 @@
 
 use super::{
     external_name, external_reason, strip_version, syntax_check, Content, NotCheckedKind, Open,
-    StoredCodeSystem, StoredConcept, StoredValueSet, Terminology, NONE,
+    StoredCodeSystem, StoredConcept, StoredValueSet, StringTable, Terminology, NONE,
 };
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast non-cryptographic hasher (the Fx hash) for the build's interned
+/// ids and strings; inputs are conformance packages, not attacker data.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fx>>;
+type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<Fx>>;
 
 struct BuildConcept {
     code: String,
@@ -326,24 +373,29 @@ impl TerminologyBuilder {
     pub fn build(self) -> Terminology {
         let mut ex = Expander {
             strings: Interner::default(),
-            systems: HashMap::new(),
+            systems: HashMap::default(),
             value_sets: &self.value_sets,
-            memo: HashMap::new(),
-            in_progress: HashSet::new(),
+            memo: HashMap::default(),
+            in_progress: HashSet::default(),
         };
         for (url, cs) in &self.code_systems {
             ex.systems.insert(url.as_str(), SystemIndex::new(cs));
         }
         let mut code_systems = Vec::with_capacity(self.code_systems.len());
+        let mut displays: Vec<u32> = Vec::new();
         for (url, cs) in &self.code_systems {
-            let mut concepts: Vec<StoredConcept> = cs
-                .concepts
-                .iter()
-                .map(|c| StoredConcept {
+            let mut concepts: Vec<StoredConcept> = Vec::with_capacity(cs.concepts.len());
+            for c in &cs.concepts {
+                let displays_start = displays.len() as u32;
+                for d in &c.displays {
+                    displays.push(ex.strings.intern(d));
+                }
+                concepts.push(StoredConcept {
                     code: ex.strings.intern(&c.code),
-                    displays: c.displays.iter().map(|d| ex.strings.intern(d)).collect(),
-                })
-                .collect();
+                    displays_start,
+                    displays_len: c.displays.len() as u32,
+                });
+            }
             concepts.sort_by_key(|c| c.code);
             concepts.dedup_by_key(|c| c.code);
             code_systems.push(StoredCodeSystem {
@@ -385,7 +437,7 @@ impl TerminologyBuilder {
         }
 
         // Sort the string table and renumber every id.
-        let strings = ex.strings.list;
+        let mut strings = ex.strings.list;
         let mut order: Vec<u32> = (0..strings.len() as u32).collect();
         order.sort_by(|&a, &b| strings[a as usize].cmp(&strings[b as usize]));
         let mut remap = vec![0u32; strings.len()];
@@ -393,18 +445,18 @@ impl TerminologyBuilder {
             remap[old as usize] = new as u32;
         }
         let r = |id: u32| if id == NONE { NONE } else { remap[id as usize] };
-        let mut sorted: Vec<Option<String>> = strings.into_iter().map(Some).collect();
-        let strings: Vec<String> = order
+        let sorted: Vec<String> = order
             .iter()
-            .map(|&old| sorted[old as usize].take().unwrap_or_default())
+            .map(|&old| std::mem::take(&mut strings[old as usize]))
             .collect();
+        let strings = StringTable::from_sorted(&sorted);
+        for d in &mut displays {
+            *d = r(*d);
+        }
         for cs in &mut code_systems {
             cs.url = r(cs.url);
             for c in &mut cs.concepts {
                 c.code = r(c.code);
-                for d in &mut c.displays {
-                    *d = r(*d);
-                }
             }
             cs.concepts.sort_by_key(|c| c.code);
         }
@@ -424,6 +476,7 @@ impl TerminologyBuilder {
         value_sets.sort_by_key(|v| v.url);
         Terminology {
             strings,
+            displays,
             code_systems,
             value_sets,
         }
@@ -499,7 +552,7 @@ impl<'a> SystemIndex<'a> {
 
     /// `start` and everything reachable through `links`.
     fn closure(&self, start: usize, links: &[Vec<usize>]) -> HashSet<usize> {
-        let mut seen = HashSet::from([start]);
+        let mut seen: HashSet<usize> = std::iter::once(start).collect();
         let mut stack = vec![start];
         while let Some(i) = stack.pop() {
             for &j in &links[i] {
@@ -622,6 +675,13 @@ enum Tri {
     Unknown(BuildOpen),
 }
 
+/// Adds an open part unless the same one is already there.
+fn push_open(list: &mut Vec<BuildOpen>, o: BuildOpen) {
+    if !list.contains(&o) {
+        list.push(o);
+    }
+}
+
 fn overlaps(a: Option<u32>, b: Option<u32>) -> bool {
     a.is_none() || b.is_none() || a == b
 }
@@ -669,10 +729,13 @@ impl<'a> Expander<'a> {
                         out.members.insert((s, c));
                     }
                     Tri::No => {}
-                    Tri::Unknown(o) => out.open.push(BuildOpen {
-                        system: Some(s),
-                        ..o
-                    }),
+                    Tri::Unknown(o) => push_open(
+                        &mut out.open,
+                        BuildOpen {
+                            system: Some(s),
+                            ..o
+                        },
+                    ),
                 }
             }
         }
@@ -687,10 +750,13 @@ impl<'a> Expander<'a> {
                 } else {
                     ob
                 };
-                out.open.push(BuildOpen {
-                    system,
-                    ..pick.clone()
-                });
+                push_open(
+                    &mut out.open,
+                    BuildOpen {
+                        system,
+                        ..pick.clone()
+                    },
+                );
             }
         }
         out
@@ -704,10 +770,13 @@ impl<'a> Expander<'a> {
                 Tri::No => {
                     out.members.insert((s, c));
                 }
-                Tri::Unknown(o) => out.open.push(BuildOpen {
-                    system: Some(s),
-                    ..o
-                }),
+                Tri::Unknown(o) => push_open(
+                    &mut out.open,
+                    BuildOpen {
+                        system: Some(s),
+                        ..o
+                    },
+                ),
             }
         }
         for o in a.open {
@@ -729,7 +798,7 @@ impl<'a> Expander<'a> {
 
     fn open(&mut self, system: &str, kind: NotCheckedKind, reason: String) -> CodeSet {
         CodeSet {
-            members: HashSet::new(),
+            members: HashSet::default(),
             open: vec![BuildOpen {
                 system: Some(self.strings.intern(system)),
                 kind,
@@ -872,7 +941,7 @@ impl<'a> Expander<'a> {
                 return self.open(super::UCUM, NotCheckedKind::Syntax, String::new());
             }
             return CodeSet {
-                members: HashSet::new(),
+                members: HashSet::default(),
                 open: vec![BuildOpen {
                     system: None,
                     kind: NotCheckedKind::UnknownValueSet,
@@ -882,7 +951,7 @@ impl<'a> Expander<'a> {
         };
         if !self.in_progress.insert(url.to_string()) {
             return CodeSet {
-                members: HashSet::new(),
+                members: HashSet::default(),
                 open: vec![BuildOpen {
                     system: None,
                     kind: NotCheckedKind::TooComplex,
@@ -900,7 +969,7 @@ impl<'a> Expander<'a> {
             }
         } else if vs.include.is_empty() {
             CodeSet {
-                members: HashSet::new(),
+                members: HashSet::default(),
                 open: vec![BuildOpen {
                     system: None,
                     kind: NotCheckedKind::TooComplex,
@@ -914,7 +983,9 @@ impl<'a> Expander<'a> {
             for inc in &vs.include {
                 let part = self.include(inc);
                 set.members.extend(part.members);
-                set.open.extend(part.open);
+                for o in part.open {
+                    push_open(&mut set.open, o);
+                }
             }
             for exc in &vs.exclude {
                 let part = self.include(exc);

@@ -233,8 +233,96 @@ pub enum Membership {
 #[derive(Debug, Serialize, Deserialize)]
 struct StoredConcept {
     code: u32,
-    /// Preferred display first, then designations.
-    displays: Vec<u32>,
+    /// Range in [`Terminology::displays`]: preferred display first, then
+    /// designations.
+    displays_start: u32,
+    displays_len: u32,
+}
+
+/// Interned strings: one text buffer and end offsets (two allocations to
+/// load, however many strings). Ids are indexes; strings are sorted.
+/// Stored as lengths, which encode smaller than offsets.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(from = "StringTableRepr", into = "StringTableRepr")]
+struct StringTable {
+    text: String,
+    ends: Vec<u32>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StringTableRepr {
+    text: String,
+    lens: Vec<u32>,
+}
+
+impl From<StringTableRepr> for StringTable {
+    fn from(r: StringTableRepr) -> Self {
+        let mut end = 0u32;
+        let ends = r
+            .lens
+            .iter()
+            .map(|&l| {
+                end = end.saturating_add(l);
+                end
+            })
+            .collect();
+        StringTable { text: r.text, ends }
+    }
+}
+
+impl From<StringTable> for StringTableRepr {
+    fn from(t: StringTable) -> Self {
+        let mut prev = 0u32;
+        let lens = t
+            .ends
+            .iter()
+            .map(|&e| {
+                let l = e.saturating_sub(prev);
+                prev = e;
+                l
+            })
+            .collect();
+        StringTableRepr { text: t.text, lens }
+    }
+}
+
+impl StringTable {
+    fn from_sorted(list: &[String]) -> Self {
+        let mut text = String::with_capacity(list.iter().map(String::len).sum());
+        let mut ends = Vec::with_capacity(list.len());
+        for s in list {
+            text.push_str(s);
+            ends.push(text.len() as u32);
+        }
+        StringTable { text, ends }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, id: u32) -> &str {
+        let i = id as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends.get(i - 1).copied().unwrap_or(0) as usize,
+        };
+        let end = self.ends.get(i).copied().unwrap_or(0) as usize;
+        self.text.get(start..end).unwrap_or_default()
+    }
+
+    fn find(&self, s: &str) -> Option<u32> {
+        let (mut lo, mut hi) = (0usize, self.ends.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.get(mid as u32).cmp(s) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid as u32),
+            }
+        }
+        None
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -270,7 +358,9 @@ struct StoredValueSet {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Terminology {
     /// Every string, sorted and unique; ids index into it.
-    strings: Vec<String>,
+    strings: StringTable,
+    /// Display string ids of all concepts (see [`StoredConcept`]).
+    displays: Vec<u32>,
     /// Sorted by url.
     code_systems: Vec<StoredCodeSystem>,
     /// Sorted by url.
@@ -290,14 +380,11 @@ fn normalize_display(s: &str) -> String {
 
 impl Terminology {
     fn id(&self, s: &str) -> Option<u32> {
-        self.strings
-            .binary_search_by(|x| x.as_str().cmp(s))
-            .ok()
-            .map(|i| i as u32)
+        self.strings.find(s)
     }
 
     fn str(&self, id: u32) -> &str {
-        &self.strings[id as usize]
+        self.strings.get(id)
     }
 
     fn code_system(&self, url: &str) -> Option<&StoredCodeSystem> {
@@ -325,14 +412,10 @@ impl Terminology {
     pub fn stats(&self) -> (usize, usize, usize, usize, usize) {
         (
             self.strings.len(),
-            self.strings.iter().map(String::len).sum(),
+            self.strings.text.len(),
             self.value_sets.iter().map(|v| v.members.len()).sum(),
             self.code_systems.iter().map(|c| c.concepts.len()).sum(),
-            self.code_systems
-                .iter()
-                .flat_map(|c| &c.concepts)
-                .map(|c| c.displays.len())
-                .sum(),
+            self.displays.len(),
         )
     }
 
@@ -399,19 +482,23 @@ impl Terminology {
         let Some(display) = display else {
             return DisplayCheck::Ok;
         };
-        if concept.displays.is_empty() {
+        let start = concept.displays_start as usize;
+        let displays = self
+            .displays
+            .get(start..start + concept.displays_len as usize)
+            .unwrap_or_default();
+        if displays.is_empty() {
             return DisplayCheck::NotChecked;
         }
         let given = normalize_display(display);
-        if concept
-            .displays
+        if displays
             .iter()
             .any(|&d| normalize_display(self.str(d)) == given)
         {
             DisplayCheck::Ok
         } else {
             DisplayCheck::Mismatch {
-                expected: self.str(concept.displays[0]).to_string(),
+                expected: self.str(displays[0]).to_string(),
             }
         }
     }

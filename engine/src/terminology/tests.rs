@@ -782,3 +782,47 @@ fn undecided_membership_does_not_turn_into_a_code_system_error() {
         [(messages::DISPLAY_MISMATCH, Severity::Warning, "display")]
     );
 }
+
+#[test]
+fn ucum_parser_never_panics_and_rejects_garbage() {
+    let alphabet = [
+        "m", "g", "/", ".", "(", ")", "{", "}", "[", "]", "1", "-", "é", " ", "*", "^",
+    ];
+    let mut valid = 0;
+    for a in alphabet {
+        for b in alphabet {
+            for c in alphabet {
+                let s = format!("{a}{b}{c}");
+                if Terminology::is_valid_ucum(&s) {
+                    valid += 1;
+                    assert!(!s.contains(' ') && !s.contains('é'), "{s}");
+                }
+            }
+        }
+    }
+    // Some combinations are valid (`m/g`, `mg1`, `(m)`...), most are not.
+    assert!(valid > 10 && valid < 500, "{valid}");
+    assert!(!Terminology::is_valid_ucum(&"(".repeat(100)));
+    assert!(!Terminology::is_valid_ucum(&format!(
+        "{}m{}",
+        "(".repeat(40),
+        ")".repeat(40)
+    )));
+}
+
+#[test]
+fn build_is_deterministic() {
+    let sets = || {
+        [
+            filter_vs("http://x/mammals", "concept", "is-a", "mammal"),
+            vs(
+                "http://x/mixed",
+                json!({"include": [{"valueSet": ["http://x/mammals", "http://not/loaded"]}, {"system": "http://loinc.org"}],
+                       "exclude": [{"valueSet": ["http://also/missing"]}]}),
+            ),
+        ]
+    };
+    let a = postcard::to_allocvec(&build(&sets())).unwrap();
+    let b = postcard::to_allocvec(&build(&sets())).unwrap();
+    assert_eq!(a, b);
+}
