@@ -135,8 +135,9 @@ fn r4_examples() {
         let expected = known
             .get(file)
             .unwrap_or_else(|| panic!("unexpected errors in {file}: {ids:?}"));
+        let listed: Vec<&str> = expected.split(',').map(str::trim).collect();
         assert!(
-            ids.iter().all(|i| i == expected),
+            ids.iter().all(|i| listed.contains(&i.as_str())),
             "{file}: {ids:?}, listed {expected}"
         );
     }
@@ -189,5 +190,6 @@ fn one_context_validates_from_many_threads() {
             });
         }
     });
-    assert_eq!(expected.last().unwrap().error_count(), 2);
+    // gender: an array, and "x" is no administrative gender; foo: unknown.
+    assert_eq!(expected.last().unwrap().error_count(), 3);
 }

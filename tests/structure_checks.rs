@@ -2,7 +2,7 @@
 //! message id, expression and line.
 
 use serde_json::json;
-use shinny_engine::{Context, ContextBuilder, PackageInfo, Severity, ValidationOptions};
+use shinny_engine::{Context, ContextBuilder, IssueType, PackageInfo, Severity, ValidationOptions};
 use std::sync::OnceLock;
 
 const TEST_PROFILE: &str = "http://example.org/StructureDefinition/test-patient";
@@ -68,6 +68,9 @@ fn issues_with(src: &str, min: Severity, profiles: &[&str]) -> Vec<(String, Stri
         .issues
         .into_iter()
         .filter(|i| i.severity >= min)
+        // Invariants (ele-1, dom-6, org-1, bdl-7, ...) restate some of these
+        // problems in their own words; they have their own tests.
+        .filter(|i| i.code != IssueType::Invariant)
         .map(|i| {
             (
                 i.message_id,
@@ -234,7 +237,10 @@ fn primitive_formats_and_ranges() {
         ("\"birthDate\": \"1970-13-01\"", "Patient.birthDate"),
         ("\"birthDate\": \"2023-02-29\"", "Patient.birthDate"),
         ("\"id\": \"has space\"", "Patient.id"),
-        ("\"gender\": \" male\"", "Patient.gender"),
+        (
+            "\"maritalStatus\": {\"coding\": [{\"code\": \" M\"}]}",
+            "Patient.maritalStatus.coding[0].code",
+        ),
         ("\"photo\": [{\"data\": \"abc\"}]", "Patient.photo[0].data"),
         ("\"telecom\": [{\"system\": \"url\", \"period\": {\"start\": \"2020-01-01T10:00:00\"}}]", "Patient.telecom[0].period.start"),
         ("\"multipleBirthInteger\": 1.5", "Patient.multipleBirth.ofType(integer)"),
@@ -391,8 +397,12 @@ fn issues_render_as_operation_outcome() {
     );
     let v = oo.to_fhir();
     assert_eq!(v["resourceType"], "OperationOutcome");
-    let issue = &v["issue"][0];
-    assert_eq!(issue["severity"], "error");
+    let issue = v["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["severity"] == "error")
+        .unwrap();
     assert_eq!(issue["code"], "structure");
     assert_eq!(issue["expression"][0], "Patient.foo");
     let ext = issue["extension"].as_array().unwrap();

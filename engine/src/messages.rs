@@ -123,6 +123,9 @@ catalogue! {
     QR_VALUE_RANGE,
     /// An item answered fewer or more times than minOccurs/maxOccurs.
     QR_OCCURS,
+    /// An invariant whose FHIRPath could not be compiled or evaluated (the
+    /// constraint's own key is the id when it is evaluated and fails).
+    INVARIANT_NOT_EVALUATED,
     /// An extension whose definition is not in the context.
     EXTENSION_UNKNOWN,
     /// A modifierExtension whose definition is not in the context.

@@ -133,6 +133,10 @@ pub struct Issue {
     pub profile: Option<String>,
     /// The type of the resource the element belongs to.
     pub resource_type: Option<String>,
+    /// Extra detail for implementers (for invariants: the FHIRPath
+    /// expression), rendered as `OperationOutcome.issue.diagnostics`.
+    #[serde(default)]
+    pub diagnostics: Option<String>,
 }
 
 impl Issue {
@@ -160,10 +164,41 @@ impl Issue {
             "code": self.code.code(),
             "details": { "text": self.text },
         });
+        if let Some(d) = &self.diagnostics {
+            o["diagnostics"] = serde_json::json!(d);
+        }
         if !self.expression.is_empty() {
             o["expression"] = serde_json::json!([self.expression]);
         }
         o
+    }
+}
+
+/// Counts of constraint evaluations, reported with `--stats`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvariantStats {
+    /// Constraints evaluated with severity error.
+    pub evaluated_error: u64,
+    /// Constraints evaluated with severity warning (or other).
+    pub evaluated_warning: u64,
+    /// Evaluations that returned false.
+    pub failed: u64,
+    /// Evaluations that could not complete (compile or run-time error).
+    pub not_evaluated: u64,
+}
+
+impl InvariantStats {
+    /// All evaluations.
+    pub fn evaluated(&self) -> u64 {
+        self.evaluated_error + self.evaluated_warning
+    }
+
+    /// Adds another set of counts.
+    pub fn add(&mut self, o: &InvariantStats) {
+        self.evaluated_error += o.evaluated_error;
+        self.evaluated_warning += o.evaluated_warning;
+        self.failed += o.failed;
+        self.not_evaluated += o.not_evaluated;
     }
 }
 
@@ -172,6 +207,9 @@ impl Issue {
 pub struct OperationOutcome {
     /// The issues, in document order.
     pub issues: Vec<Issue>,
+    /// How many invariants were evaluated (for `--stats`); not rendered.
+    #[serde(default)]
+    pub stats: InvariantStats,
 }
 
 impl OperationOutcome {

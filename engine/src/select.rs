@@ -54,6 +54,7 @@ impl ContextSet {
             Ok(node) => self.validate_node(&node, options),
             Err(e) => OperationOutcome {
                 issues: vec![parse_issue(&e)],
+                ..Default::default()
             },
         }
     }

@@ -108,6 +108,7 @@ impl ContextBuilder {
         let mut code_systems: HashSet<String> = HashSet::new();
         let mut refs = References::default();
         let mut constraints = ConstraintTable::default();
+        let mut fhirpath_model = crate::fhirpath::SnapshotModel::default();
         let mut questionnaires = HashMap::new();
         let mut terminology = TerminologyBuilder::new();
 
@@ -128,6 +129,7 @@ impl ContextBuilder {
                 };
                 match value.get("resourceType").and_then(Value::as_str) {
                     Some("StructureDefinition") => {
+                        fhirpath_model.add(&value);
                         match compile_structure(&value, &source.label, &mut constraints) {
                             Ok(c) => {
                                 counts.0 += 1;
@@ -233,19 +235,48 @@ impl ContextBuilder {
         let mut code_systems: Vec<String> = code_systems.into_iter().collect();
         code_systems.sort_unstable();
 
-        Context {
+        let context = Context {
             structures,
             by_url,
             by_type,
             regexes,
             constraints: constraints.list,
+            constraint_paths: constraints.paths,
+            fhirpath_model: std::sync::Arc::new(fhirpath_model),
+            compiled: Default::default(),
             questionnaires,
             value_sets,
             code_systems,
             terminology,
             report,
+        };
+        compile_constraints(context)
+    }
+}
+
+/// Compiles every constraint once, so that expressions that do not parse or
+/// type-check are reported with the context (key, definition, position)
+/// instead of surfacing during validation.
+fn compile_constraints(mut context: Context) -> Context {
+    let mut problems = Vec::new();
+    for i in 0..context.constraints.len() as u32 {
+        let c = &context.constraints[i as usize];
+        if c.expression.is_none() {
+            continue;
+        }
+        if let Err(e) = context.constraint_expression(i) {
+            problems.push(DefinitionProblem {
+                source: c.source.clone().unwrap_or_default(),
+                item: format!(
+                    "constraint {} on {}",
+                    c.key, context.constraint_paths[i as usize]
+                ),
+                message: format!("FHIRPath does not compile: {e}"),
+            });
         }
     }
+    context.report.problems.extend(problems);
+    context
 }
 
 type Parsed = Vec<(String, Result<Value, serde_json::Error>)>;

@@ -97,16 +97,20 @@ pub(super) fn canonical_base(url: &str) -> &str {
 #[derive(Default)]
 pub(super) struct ConstraintTable {
     pub list: Vec<Constraint>,
+    pub paths: Vec<String>,
     index: HashMap<Constraint, u32>,
 }
 
 impl ConstraintTable {
-    fn intern(&mut self, c: Constraint) -> u32 {
+    /// `path` is the element path of the first use: the FHIRPath context
+    /// type the expression is type-checked against.
+    fn intern(&mut self, c: Constraint, path: &str) -> u32 {
         if let Some(&i) = self.index.get(&c) {
             return i;
         }
         let i = self.list.len() as u32;
         self.list.push(c.clone());
+        self.paths.push(path.to_string());
         self.index.insert(c, i);
         i
     }
@@ -165,13 +169,19 @@ fn compile_element(e: &Value, table: &mut ConstraintTable) -> Element {
         el.constraints = cs
             .iter()
             .filter_map(|c| {
-                Some(table.intern(Constraint {
-                    key: str_field(c, "key")?.to_string(),
-                    severity: str_field(c, "severity").unwrap_or("error").to_string(),
-                    human: str_field(c, "human").unwrap_or("").to_string(),
-                    expression: str_field(c, "expression").map(str::to_string),
-                    source: str_field(c, "source").map(str::to_string),
-                }))
+                Some(table.intern(
+                    Constraint {
+                        key: str_field(c, "key")?.to_string(),
+                        severity: str_field(c, "severity").unwrap_or("error").to_string(),
+                        human: str_field(c, "human").unwrap_or("").to_string(),
+                        expression: str_field(c, "expression").map(|x| {
+                            super::errata::corrected(str_field(c, "key").unwrap_or(""), x)
+                                .to_string()
+                        }),
+                        source: str_field(c, "source").map(str::to_string),
+                    },
+                    &el.path,
+                ))
             })
             .collect();
     }

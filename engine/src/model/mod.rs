@@ -11,6 +11,7 @@
 pub mod artifact;
 mod builder;
 mod compile;
+mod errata;
 pub mod literal;
 pub mod questionnaire;
 pub mod report;
@@ -237,6 +238,15 @@ pub struct Context {
     pub(crate) regexes: Vec<FormatRegex>,
     /// Every distinct constraint, referenced by [`Element::constraints`].
     pub(crate) constraints: Vec<Constraint>,
+    /// For each constraint, the element path of its first use (its
+    /// FHIRPath context).
+    pub(crate) constraint_paths: Vec<String>,
+    /// The type model FHIRPath expressions are checked and evaluated with.
+    pub(crate) fhirpath_model: std::sync::Arc<crate::fhirpath::SnapshotModel>,
+    /// Compiled constraint expressions, filled on first use (or at build
+    /// time); not part of the artifact.
+    #[serde(skip)]
+    pub(crate) compiled: OnceLock<Vec<OnceLock<Result<crate::fhirpath::Expression, String>>>>,
     /// Canonicals of loaded ValueSets and CodeSystems (content comes with the
     /// terminology checks).
     pub(crate) value_sets: Vec<String>,
@@ -257,6 +267,43 @@ impl Context {
     /// The load report: packages loaded and missing, unresolved canonicals.
     pub fn report(&self) -> &LoadReport {
         &self.report
+    }
+
+    /// The compiled expression of constraint `index` (compiled once, on
+    /// first use); `Err` carries the compile error.
+    pub fn constraint_expression(&self, index: u32) -> Result<&crate::fhirpath::Expression, &str> {
+        let slots = self.compiled.get_or_init(|| {
+            (0..self.constraints.len())
+                .map(|_| OnceLock::new())
+                .collect()
+        });
+        let slot = &slots[index as usize];
+        slot.get_or_init(|| {
+            let c = &self.constraints[index as usize];
+            let Some(src) = c.expression.as_deref() else {
+                return Err("the constraint has no FHIRPath expression".into());
+            };
+            let path = &self.constraint_paths[index as usize];
+            let model: std::sync::Arc<dyn crate::fhirpath::ModelInfo> = self.fhirpath_model.clone();
+            let context_type =
+                crate::fhirpath::ModelInfo::type_of_path(&*model, path).map(|t| t.to_string());
+            crate::fhirpath::compile(
+                src,
+                &crate::fhirpath::CompileOptions {
+                    model: Some(model),
+                    context_type,
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(String::as_str)
+    }
+
+    /// The FHIRPath type model of this context.
+    pub fn fhirpath_model(&self) -> &std::sync::Arc<crate::fhirpath::SnapshotModel> {
+        &self.fhirpath_model
     }
 
     /// The constraint with this index (see [`Element::constraints`]).

@@ -161,6 +161,7 @@ impl Policy {
                     pos: None,
                     profile: None,
                     resource_type: None,
+                    diagnostics: None,
                 },
                 codings: Vec::new(),
                 rules: Vec::new(),
@@ -190,6 +191,7 @@ impl PolicyResult {
     pub fn to_operation_outcome(&self) -> OperationOutcome {
         OperationOutcome {
             issues: self.issues.iter().map(|r| r.issue.clone()).collect(),
+            ..Default::default()
         }
     }
 

@@ -23,6 +23,7 @@
 //!     severity: Severity::Warning, code: IssueType::Invariant,
 //!     message_id: "dom-6".into(), text: "A resource should have narrative".into(),
 //!     expression: "Patient".into(), pos: None, profile: None, resource_type: None,
+//!     diagnostics: None,
 //! };
 //! let result = policy.apply(&[issue]);
 //! assert!(result.issues.is_empty());

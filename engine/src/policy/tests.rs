@@ -14,6 +14,7 @@ fn issue(severity: Severity, code: IssueType, id: &str, expr: &str) -> Issue {
         pos: None,
         profile: None,
         resource_type: None,
+        diagnostics: None,
     }
 }
 

@@ -23,7 +23,9 @@ const QUANTITY_TYPES: &[&str] = &[
 /// Checks value `v` of type `type_code` against the binding of `e`.
 pub(super) fn check<'a>(w: &mut Walker<'a>, v: &'a Node, e: &Element, type_code: &str) {
     let Some(binding) = &e.binding else { return };
-    let Some(vs) = binding.value_set.as_deref() else { return };
+    let Some(vs) = binding.value_set.as_deref() else {
+        return;
+    };
     let strength = binding.strength.as_str();
     let is_quantity = QUANTITY_TYPES.contains(&type_code);
     // Preferred and example bindings report nothing (Quantity units are

@@ -11,6 +11,7 @@ mod bindings;
 mod bundle;
 mod cardinality;
 mod extensions;
+mod invariants;
 mod primitive;
 mod questionnaire;
 mod references;
@@ -59,6 +60,7 @@ impl Context {
             Ok(node) => self.validate_node(&node, options),
             Err(e) => OperationOutcome {
                 issues: vec![parse_issue(&e)],
+                ..Default::default()
             },
         }
     }
@@ -69,13 +71,13 @@ impl Context {
         w.set_unknown_extensions(options.unknown_extensions);
         w.set_unknown_questionnaire_is_error(options.unknown_questionnaire_is_error);
         w.validate_resource(node, None, &options.profiles);
-        let mut issues = w.into_issues();
+        let (mut issues, stats) = w.into_parts();
         // The same finding can come from the base pass and a profile pass
         // (worded for each); the first, from the base pass, is kept.
         let mut seen = std::collections::HashSet::new();
         issues.retain(|i| seen.insert((i.message_id.clone(), i.expression.clone(), i.pos)));
         issues.sort_by_key(|i| i.pos.map(|p| (p.line, p.col)).unwrap_or((0, 0)));
-        OperationOutcome { issues }
+        OperationOutcome { issues, stats }
     }
 }
 
@@ -95,6 +97,7 @@ pub fn parse_issue(e: &json::ParseError) -> Issue {
         pos: Some(e.pos),
         profile: None,
         resource_type: None,
+        diagnostics: None,
     }
 }
 

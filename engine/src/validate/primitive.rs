@@ -24,12 +24,13 @@ fn shape_of(type_name: &str) -> JsonShape {
     }
 }
 
-/// Checks one primitive value against its type structure.
-pub(super) fn check_value(w: &mut Walker<'_>, v: &Node, ty: &Structure) {
+/// Checks one primitive value against its type structure; false when it
+/// is malformed (later checks such as bindings then stay quiet).
+pub(super) fn check_value(w: &mut Walker<'_>, v: &Node, ty: &Structure) -> bool {
     let tn = ty.type_name.as_str();
     let shape = shape_of(tn);
     let text: &str = match (&v.value, &shape) {
-        (Value::Bool(_), JsonShape::Bool) => return,
+        (Value::Bool(_), JsonShape::Bool) => return true,
         (Value::Number(n), JsonShape::Number) => n,
         (Value::String(s), JsonShape::String) => s,
         _ => {
@@ -47,7 +48,7 @@ pub(super) fn check_value(w: &mut Walker<'_>, v: &Node, ty: &Structure) {
                 ),
                 v.pos,
             );
-            return;
+            return false;
         }
     };
     if text.is_empty() {
@@ -57,15 +58,17 @@ pub(super) fn check_value(w: &mut Walker<'_>, v: &Node, ty: &Structure) {
             "Primitive values must have content; empty strings are not allowed in FHIR JSON".into(),
             v.pos,
         );
-        return;
+        return false;
     }
     if let Some(problem) = format_problem(w, ty, text) {
         w.error(IssueType::Value, msg::PRIMITIVE_FORMAT, problem, v.pos);
-        return;
+        return false;
     }
     if let Some(problem) = range_problem(tn, text) {
         w.error(IssueType::Value, msg::PRIMITIVE_RANGE, problem, v.pos);
+        return false;
     }
+    true
 }
 
 fn format_problem(w: &Walker<'_>, ty: &Structure, text: &str) -> Option<String> {

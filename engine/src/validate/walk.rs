@@ -34,6 +34,7 @@ pub(super) struct Walker<'a> {
     unknown_extensions: super::UnknownExtensions,
     conformance: super::references::ConformanceCache,
     unknown_questionnaire_is_error: bool,
+    stats: crate::outcome::InvariantStats,
 }
 
 /// One JSON property matched to an element.
@@ -61,7 +62,28 @@ impl<'a> Walker<'a> {
             unknown_extensions: super::UnknownExtensions::default(),
             conformance: Default::default(),
             unknown_questionnaire_is_error: false,
+            stats: Default::default(),
         }
+    }
+
+    pub fn stats_mut(&mut self) -> &mut crate::outcome::InvariantStats {
+        &mut self.stats
+    }
+
+    /// Attaches diagnostics to the issue reported last.
+    pub fn set_last_diagnostics(&mut self, d: &str) {
+        if let Some(i) = self.issues.last_mut() {
+            i.diagnostics = Some(d.to_string());
+        }
+    }
+
+    /// `%resource` and `%rootResource` for FHIRPath: the innermost resource
+    /// and the outermost one (a Bundle, which `resolve()` searches).
+    pub fn fhirpath_resources(&self) -> (Option<&'a Node>, Option<&'a Node>) {
+        (
+            self.resources.last().copied(),
+            self.resources.first().copied(),
+        )
     }
 
     pub fn set_unknown_questionnaire_is_error(&mut self, e: bool) {
@@ -101,8 +123,8 @@ impl<'a> Walker<'a> {
         std::mem::replace(&mut self.profile, p)
     }
 
-    pub fn into_issues(self) -> Vec<Issue> {
-        self.issues
+    pub fn into_parts(self) -> (Vec<Issue>, crate::outcome::InvariantStats) {
+        (self.issues, self.stats)
     }
 
     /// A walker sharing this one's document context (bundle index, current
@@ -122,6 +144,7 @@ impl<'a> Walker<'a> {
             unknown_extensions: super::UnknownExtensions::Ignore,
             conformance: self.conformance.clone(),
             unknown_questionnaire_is_error: false,
+            stats: Default::default(),
         }
     }
 
@@ -177,6 +200,7 @@ impl<'a> Walker<'a> {
             pos: Some(f.pos),
             profile: self.profile.clone(),
             resource_type: (!self.resource_type.is_empty()).then(|| self.resource_type.clone()),
+            diagnostics: None,
         });
     }
 
@@ -370,6 +394,12 @@ impl<'a> Walker<'a> {
         }
         let children = &el.children;
         let primitive_ext = s.kind == Kind::Primitive && eid == 0;
+        // Constraints of a type's or resource's root element (per-1,
+        // dom-2, a profile's resource-level rules); element-level ones are
+        // evaluated by the caller on each value.
+        if eid == 0 && s.kind != Kind::Primitive {
+            super::invariants::check(self, &el.constraints, Some(node), None, &s.type_name);
+        }
 
         // Match properties to elements.
         let mut matched: Vec<Matched<'a>> = Vec::with_capacity(members.len());
@@ -628,11 +658,12 @@ impl<'a> Walker<'a> {
                     }
                 } else if is_primitive {
                     let (_, ts) = type_struct.expect("primitive has a structure");
-                    if self.mode == Mode::Base {
-                        super::primitive::check_value(self, v, ts);
-                    }
+                    let well_formed =
+                        self.mode == Mode::Profile || super::primitive::check_value(self, v, ts);
                     super::values::check(self, v, e);
-                    super::bindings::check(self, v, e, &ts.type_name);
+                    if well_formed {
+                        super::bindings::check(self, v, e, &ts.type_name);
+                    }
                 } else if let Some(obj_ok) = self.expect_object(v) {
                     if obj_ok {
                         super::values::check(self, v, e);
@@ -642,6 +673,24 @@ impl<'a> Walker<'a> {
                         self.walk_content(v, sid, e, eid, ty, slice);
                     }
                 }
+            }
+            // Backbone elements are typed by their path in FHIRPath
+            // (`Bundle.entry`), others by their type.
+            let type_name = match (ty.map(|t| t.code.as_str()), type_struct) {
+                (Some("BackboneElement" | "Element"), _) => match e.content_ref {
+                    Some(cr) => self.ctx.structure(sid).elements[cr as usize].path.as_str(),
+                    None => e.path.as_str(),
+                },
+                (_, Some((_, ts))) => ts.type_name.as_str(),
+                (code, None) => code.unwrap_or(""),
+            };
+            super::invariants::check(self, &e.constraints, v, x, type_name);
+            if let Some(sl) = v
+                .and(assignment.as_ref())
+                .and_then(|a| a.get(i).copied().flatten())
+            {
+                let se = &self.ctx.structure(sid).elements[sl as usize];
+                super::invariants::check(self, &se.constraints, v, x, type_name);
             }
             if let (Some(x), Some((tsid, _))) = (x, type_struct) {
                 if self.expect_object(x) == Some(true) {

@@ -1,0 +1,242 @@
+//! Invariants: the FHIRPath constraints of each element, evaluated on every
+//! value of that element with their declared severity.
+//!
+//! Constraints compile once per context ([`Context::constraint_expression`]).
+//! `ele-1` and `ext-1`, which hold on every element and every extension,
+//! run as native checks with the same meaning. In a profile pass,
+//! constraints that come from a base definition are skipped (the base pass
+//! evaluated them).
+
+use super::walk::{Mode, Walker};
+use super::Finding;
+use crate::fhirpath::{Environment, EvalHost, EvalInput, Item, NodeItem};
+use crate::json::{Node, Value};
+use crate::messages as msg;
+use crate::model::{Constraint, Context};
+use crate::outcome::{IssueType, Severity};
+use crate::terminology::Membership;
+use std::sync::Arc;
+
+const ELE_1: &str = "hasValue() or (children().count() > id.count())";
+const EXT_1: &str = "extension.exists() != value.exists()";
+
+/// Evaluates `constraints` on `focus` (of FHIR type `type_name`; `ext` is
+/// the `_x` sibling of a primitive).
+pub(super) fn check<'a>(
+    w: &mut Walker<'a>,
+    constraints: &[u32],
+    focus: Option<&'a Node>,
+    ext: Option<&'a Node>,
+    type_name: &str,
+) {
+    if constraints.is_empty() {
+        return;
+    }
+    let ctx = w.ctx;
+    for &ci in constraints {
+        let c = ctx.constraint(ci);
+        if w.mode == Mode::Profile && from_base_definition(ctx, c) {
+            continue;
+        }
+        let Some(src) = c.expression.as_deref() else {
+            continue;
+        };
+        let error = c.severity == "error";
+        let result = match src {
+            ELE_1 => Some(native_ele_1(focus, ext)),
+            EXT_1 if c.key == "ext-1" => focus.map(native_ext_1),
+            _ => None,
+        };
+        let result = match result {
+            Some(r) => Ok(Some(r)),
+            None => evaluate(w, ci, focus, ext, type_name),
+        };
+        if error {
+            w.stats_mut().evaluated_error += 1;
+        } else {
+            w.stats_mut().evaluated_warning += 1;
+        }
+        let pos = focus.or(ext).map(|n| n.pos).unwrap_or_default();
+        match result {
+            Ok(Some(false)) => {
+                w.stats_mut().failed += 1;
+                w.report(Finding {
+                    severity: if error {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    },
+                    code: IssueType::Invariant,
+                    id: &c.key,
+                    text: format!("Constraint failed: {}: '{}'", c.key, c.human),
+                    pos,
+                });
+                w.set_last_diagnostics(src);
+            }
+            Ok(_) => {}
+            Err(reason) => {
+                w.stats_mut().not_evaluated += 1;
+                w.report(Finding {
+                    severity: Severity::Warning,
+                    code: IssueType::Processing,
+                    id: msg::INVARIANT_NOT_EVALUATED,
+                    text: format!("Constraint {} could not be evaluated: {reason}", c.key),
+                    pos,
+                });
+                w.set_last_diagnostics(src);
+            }
+        }
+    }
+}
+
+/// Constraints inherited from the base specification (`source` names a
+/// base definition, such as `Element` or `DomainResource`).
+fn from_base_definition(ctx: &Context, c: &Constraint) -> bool {
+    c.source
+        .as_deref()
+        .and_then(|s| ctx.structure_by_url(s))
+        .is_some_and(|(_, s)| !s.is_profile)
+}
+
+/// `hasValue() or (children().count() > id.count())`.
+fn native_ele_1(focus: Option<&Node>, ext: Option<&Node>) -> bool {
+    let has_children = |n: &Node| match &n.value {
+        Value::Object(members) => members.iter().any(|m| &*m.key != "id"),
+        _ => false,
+    };
+    match focus {
+        Some(n) if !matches!(n.value, Value::Object(_)) => true, // a primitive value
+        Some(n) => has_children(n) || ext.is_some_and(has_children),
+        None => ext.is_some_and(has_children),
+    }
+}
+
+/// `extension.exists() != value.exists()` on an Extension.
+fn native_ext_1(n: &Node) -> bool {
+    let members = n.as_object().unwrap_or(&[]);
+    let has_ext = members.iter().any(|m| &*m.key == "extension");
+    let has_value = members.iter().any(|m| {
+        m.key.starts_with("value") && m.key[5..].starts_with(|c: char| c.is_ascii_uppercase())
+    });
+    has_ext != has_value
+}
+
+fn evaluate<'a>(
+    w: &Walker<'a>,
+    ci: u32,
+    focus: Option<&'a Node>,
+    ext: Option<&'a Node>,
+    type_name: &str,
+) -> Result<Option<bool>, String> {
+    let expr = w.ctx.constraint_expression(ci).map_err(str::to_string)?;
+    let (resource, root) = w.fhirpath_resources();
+    let input = EvalInput::with_focus(
+        vec![Item::Node(NodeItem {
+            node: focus,
+            ext,
+            type_name: Arc::from(type_name),
+        })],
+        resource,
+        root,
+    );
+    let host = Host { ctx: w.ctx };
+    let env = Environment {
+        host: Some(&host),
+        ..Default::default()
+    };
+    expr.evaluate_bool(&input, &env).map_err(|e| e.to_string())
+}
+
+/// Terminology and profile services for `memberOf()` and `conformsTo()`.
+struct Host<'c> {
+    ctx: &'c Context,
+}
+
+impl EvalHost for Host<'_> {
+    fn member_of(&self, item: &Item<'_>, valueset_url: &str) -> Option<bool> {
+        let Item::Node(n) = item else {
+            return match item {
+                Item::String(s) => decide(self.ctx.terminology().check_code(
+                    valueset_url,
+                    None,
+                    s,
+                    None,
+                )),
+                _ => None,
+            };
+        };
+        let node = n.node?;
+        let one = |c: &Node| {
+            let code = c.get("code")?.as_str()?;
+            decide(self.ctx.terminology().check_code(
+                valueset_url,
+                c.get("system").and_then(Node::as_str),
+                code,
+                None,
+            ))
+        };
+        match &*n.type_name {
+            "Coding" => one(node),
+            "CodeableConcept" => {
+                let results: Vec<Option<bool>> = node
+                    .get("coding")
+                    .and_then(Node::as_array)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(one)
+                    .collect();
+                if results.contains(&Some(true)) {
+                    Some(true)
+                } else if results.iter().all(|r| *r == Some(false)) {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            _ => decide(self.ctx.terminology().check_code(
+                valueset_url,
+                None,
+                node.as_str()?,
+                None,
+            )),
+        }
+    }
+
+    fn conforms_to(&self, item: &Item<'_>, profile_url: &str) -> Option<bool> {
+        let Item::Node(n) = item else { return None };
+        let node = n.node?;
+        self.ctx.structure_by_url(profile_url)?;
+        let mut w = Walker::new(self.ctx);
+        Some(w.conforms(node, profile_url))
+    }
+}
+
+fn decide(m: Membership) -> Option<bool> {
+    match m {
+        Membership::Member { .. } => Some(true),
+        Membership::NotMember => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natives_match_their_expressions() {
+        let p = |s: &str| crate::json::parse(s.as_bytes()).unwrap();
+        assert!(native_ele_1(Some(&p("\"x\"")), None));
+        assert!(!native_ele_1(Some(&p("{\"id\": \"a\"}")), None));
+        assert!(native_ele_1(
+            Some(&p("{\"id\": \"a\", \"text\": \"t\"}")),
+            None
+        ));
+        assert!(!native_ele_1(None, Some(&p("{\"id\": \"a\"}"))));
+        assert!(native_ext_1(&p("{\"url\": \"u\", \"valueString\": \"x\"}")));
+        assert!(!native_ext_1(&p("{\"url\": \"u\"}")));
+        assert!(!native_ext_1(&p(
+            "{\"url\": \"u\", \"valueString\": \"x\", \"extension\": []}"
+        )));
+    }
+}
