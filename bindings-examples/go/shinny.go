@@ -33,7 +33,8 @@ func (e *Error) Error() string { return fmt.Sprintf("status %d: %s", e.Status, e
 
 // check must run on the OS thread that made the call, because the last
 // error message is thread-local; callers lock the goroutine to its thread.
-func check(st C.ShinnyStatus) error {
+// cgo gives the C enum return type as uint32.
+func check(st uint32) error {
 	if st == C.SHINNY_STATUS_OK {
 		return nil
 	}
@@ -95,7 +96,7 @@ func (c *Context) Validate(data []byte) (*Result, error) {
 	if err := check(C.shinny_result_error_count(r, &errors)); err != nil {
 		return nil, err
 	}
-	var sev C.ShinnySeverity
+	var sev uint32
 	if err := check(C.shinny_result_max_severity(r, &sev)); err != nil {
 		return nil, err
 	}

@@ -31,7 +31,8 @@ impl Failure {
 fn set_last_error(message: String) {
     // A message with a NUL byte would be cut; replace it instead of failing.
     let c = CString::new(message.replace('\0', "\u{FFFD}")).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = Some(c));
+    // `try_with`: during thread teardown the slot may be gone; never panic.
+    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = Some(c));
 }
 
 pub(crate) fn last_error() -> *const c_char {
@@ -41,7 +42,7 @@ pub(crate) fn last_error() -> *const c_char {
 /// Runs an entry point's body: clears the last error, catches panics (which
 /// must never unwind into C) and turns failures into a status.
 pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> ShinnyStatus {
-    LAST_ERROR.with(|e| *e.borrow_mut() = None);
+    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = None);
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => ShinnyStatus::Ok,
         Ok(Err(f)) => {
@@ -57,6 +58,19 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> ShinnyStatus 
             set_last_error(format!("internal error: {what}"));
             ShinnyStatus::Panic
         }
+    }
+}
+
+/// Drops a boxed handle; NULL is ignored. Panics are caught like
+/// everywhere else, but a free function has no status, so the last error
+/// is left alone.
+///
+/// # Safety
+///
+/// `handle` must be NULL or come from `Box::into_raw` and not be freed yet.
+pub(crate) unsafe fn release<T>(handle: *mut T) {
+    if !handle.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(handle))));
     }
 }
 

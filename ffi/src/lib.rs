@@ -244,10 +244,7 @@ pub unsafe extern "C" fn shinny_context_from_packages(
 /// that was not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn shinny_context_free(ctx: *mut ShinnyContext) {
-    // Dropping plain data cannot panic; no guard needed.
-    if !ctx.is_null() {
-        drop(Box::from_raw(ctx));
-    }
+    guard::release(ctx);
 }
 
 /// Loads a diagnostics policy from its JSON text (`len` bytes, UTF-8, no
@@ -293,9 +290,7 @@ pub unsafe extern "C" fn shinny_policy_from_json(
 /// was not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn shinny_policy_free(policy: *mut ShinnyPolicy) {
-    if !policy.is_null() {
-        drop(Box::from_raw(policy));
-    }
+    guard::release(policy);
 }
 
 /// Validates one JSON document (a resource or a Bundle, `len` bytes; no NUL
@@ -453,9 +448,7 @@ pub unsafe extern "C" fn shinny_result_max_severity(
 /// freed yet, and not in use by another thread.
 #[no_mangle]
 pub unsafe extern "C" fn shinny_result_free(result: *mut ShinnyResult) {
-    if !result.is_null() {
-        drop(Box::from_raw(result));
-    }
+    guard::release(result);
 }
 
 fn into_handle(ctx: Context) -> *mut ShinnyContext {

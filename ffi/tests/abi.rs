@@ -5,7 +5,7 @@
 use shinny::*;
 use std::ffi::{c_char, CStr, CString};
 use std::path::PathBuf;
-use std::ptr::{null, null_mut};
+use std::ptr::{null, null_mut, NonNull};
 use std::sync::OnceLock;
 
 fn packages_dir() -> PathBuf {
@@ -119,7 +119,7 @@ fn versions() {
 fn valid_bundle_has_no_error() {
     let v = validate(&example(VALID), None, null());
     assert_eq!(v.errors, 0, "{}", v.json);
-    assert!(v.max < ShinnySeverity::Error || v.max == ShinnySeverity::None);
+    assert!((v.max as u32) < ShinnySeverity::Error as u32);
     assert_eq!(v.json["resourceType"], "OperationOutcome");
     assert!(last_error().is_empty(), "success clears the last error");
 }
@@ -155,7 +155,7 @@ fn unparseable_input_is_a_fatal_issue_not_a_call_failure() {
 #[test]
 fn null_pointers_give_a_status_and_null_outputs() {
     unsafe {
-        let mut c = 1 as *mut ShinnyContext;
+        let mut c = NonNull::<ShinnyContext>::dangling().as_ptr();
         assert_eq!(
             shinny_context_from_artifact_file(null(), &mut c),
             ShinnyStatus::NullPointer
@@ -170,7 +170,7 @@ fn null_pointers_give_a_status_and_null_outputs() {
             shinny_context_from_artifact(null(), 0, null_mut()),
             ShinnyStatus::NullPointer
         );
-        let mut r = 1 as *mut ShinnyResult;
+        let mut r = NonNull::<ShinnyResult>::dangling().as_ptr();
         let input = b"{}";
         assert_eq!(
             shinny_validate(null(), input.as_ptr(), 2, null(), null(), &mut r),
@@ -192,13 +192,13 @@ fn null_pointers_give_a_status_and_null_outputs() {
             shinny_result_max_severity(null(), &mut s),
             ShinnyStatus::NullPointer
         );
-        let mut j: *const c_char = 1 as *const c_char;
+        let mut j: *const c_char = NonNull::<c_char>::dangling().as_ptr().cast_const();
         assert_eq!(
             shinny_result_outcome_json(null(), &mut j, null_mut()),
             ShinnyStatus::NullPointer
         );
         assert!(j.is_null());
-        let mut p = 1 as *mut ShinnyPolicy;
+        let mut p = NonNull::<ShinnyPolicy>::dangling().as_ptr();
         assert_eq!(
             shinny_policy_from_json(null(), 3, &mut p),
             ShinnyStatus::NullPointer
