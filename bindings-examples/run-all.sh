@@ -27,24 +27,30 @@ echo "== rules artifact"
 "$lib/shinny" compile --package-dir "$packages" -o "$rules"
 python3 "$here/make-fixtures.py" "$valid" "$out/fixtures"
 
+# logged LOG CMD...: runs CMD with its output in LOG, shown on failure.
+logged() {
+    local log=$1
+    shift
+    "$@" >"$log" 2>&1 || { cat "$log" >&2; echo "FAILED: $*" >&2; return 1; }
+}
+
 # cases NAME CMD...: the valid bundle passes, each broken bundle reports its
 # message id, and asking for an id that is not there fails (so the check
 # itself can fail).
 cases() {
     local name=$1
     shift
-    echo "-- $name: valid bundle"
-    "$@" "$rules" "$valid" >"$out/$name-valid.log" || { cat "$out/$name-valid.log"; return 1; }
+    echo "-- $name: valid bundle has no error"
+    logged "$out/$name-valid.log" "$@" "$rules" "$valid"
     echo "-- $name: Bundle.type removed -> CARDINALITY_MIN"
-    "$@" "$rules" "$out/fixtures/missing-type.json" CARDINALITY_MIN >"$out/$name-missing.log"
+    logged "$out/$name-missing.log" "$@" "$rules" "$out/fixtures/missing-type.json" CARDINALITY_MIN
     echo "-- $name: unknown property -> ELEMENT_UNKNOWN"
-    "$@" "$rules" "$out/fixtures/unknown-element.json" ELEMENT_UNKNOWN >"$out/$name-unknown.log"
+    logged "$out/$name-unknown.log" "$@" "$rules" "$out/fixtures/unknown-element.json" ELEMENT_UNKNOWN
     echo "-- $name: a wrong expectation is detected"
     if "$@" "$rules" "$valid" CARDINALITY_MIN >/dev/null 2>&1; then
-        echo "$name: accepted a message id that is not reported" >&2
+        echo "FAILED: $name accepted a message id that is not reported" >&2
         return 1
     fi
-    tail -n 1 "$out/$name-missing.log"
 }
 
 echo "== C"

@@ -159,3 +159,29 @@ pub fn load_ig(cache: &PackageCache, ig: &str) -> Result<Context, IgError> {
     let resolution = resolve_ig(cache, ig, &known)?;
     build_context(&resolution, &known, &[])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_contexts_parse() {
+        let k = KnownContexts::builtin();
+        let v: serde_json::Value = serde_json::from_str(CONTEXTS_JSON).unwrap();
+        assert_eq!(k.default_ig, v["defaultIg"].as_str().unwrap());
+        assert!(k.resource_types.iter().any(|t| t == "StructureDefinition"));
+        assert_eq!(k.extra.len(), v["extraPackages"].as_object().unwrap().len());
+    }
+
+    #[test]
+    fn unknown_ig_names_the_cache_folders() {
+        let cache = PackageCache::new(vec!["/nonexistent/cache".into()]);
+        let e = resolve_ig(&cache, "no.such#1.0.0", &KnownContexts::builtin()).unwrap_err();
+        assert_eq!(
+            e.0,
+            "package no.such#1.0.0 is not in the package cache (/nonexistent/cache); install it with `shinny packages install no.such#1.0.0` or pass --package-dir"
+        );
+        let e = resolve_ig(&cache, "not a reference", &KnownContexts::builtin()).unwrap_err();
+        assert!(e.0.starts_with("--ig not a reference: "), "{e}");
+    }
+}
