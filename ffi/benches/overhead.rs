@@ -68,8 +68,8 @@ fn main() {
         for round in 0..rounds {
             for (i, b) in bundles.iter().enumerate() {
                 let one = std::slice::from_ref(b);
-                let mut r = || time(|| rust_pass(&context, one, json));
-                let mut c = || time(|| ffi_pass(handle, one, json));
+                let r = || time(|| rust_pass(&context, one, json));
+                let c = || time(|| ffi_pass(handle, one, json));
                 let (tr, tc) = if round % 2 == 0 {
                     let tr = r();
                     (tr, c())
