@@ -225,6 +225,27 @@ enum ShinnyStatus shinny_context_from_packages(const char *package_dir,
                                                struct ShinnyContext **out);
 
 /**
+ * Like `shinny_context_from_packages`, with several IGs side by side (as
+ * the CLI's repeated `--ig`): each document is validated by the first IG
+ * that defines a profile in its `meta.profile`, else by the first IG.
+ * This is how SHIN-NY's production (`http://shinny.org/...`) and test
+ * (`http://test.shinny.org/...`, cache folder `us.ny.hrsn#1.9.4-test`)
+ * canonicals are served by one context.
+ *
+ * `igs` points to `n_igs` strings; `n_igs` 0 selects the default IG.
+ *
+ * # Safety
+ *
+ * `package_dir` must be NULL or a NUL-terminated string; `igs` must point
+ * to `n_igs` NUL-terminated strings (it may be NULL only when `n_igs` is
+ * 0); `out` must be a valid pointer to write a handle to.
+ */
+enum ShinnyStatus shinny_context_from_packages_multi(const char *package_dir,
+                                                     const char *const *igs,
+                                                     size_t n_igs,
+                                                     struct ShinnyContext **out);
+
+/**
  * Releases a context. NULL is ignored. The context must not be in use by
  * another thread, and must not be used afterwards.
  *

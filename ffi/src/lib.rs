@@ -219,6 +219,32 @@ pub unsafe extern "C" fn shinny_context_from_packages(
     ig: *const c_char,
     out: *mut *mut ShinnyContext,
 ) -> ShinnyStatus {
+    let igs = [ig];
+    let n = usize::from(!ig.is_null());
+    shinny_context_from_packages_multi(package_dir, igs.as_ptr(), n, out)
+}
+
+/// Like `shinny_context_from_packages`, with several IGs side by side (as
+/// the CLI's repeated `--ig`): each document is validated by the first IG
+/// that defines a profile in its `meta.profile`, else by the first IG.
+/// This is how SHIN-NY's production (`http://shinny.org/...`) and test
+/// (`http://test.shinny.org/...`, cache folder `us.ny.hrsn#1.9.4-test`)
+/// canonicals are served by one context.
+///
+/// `igs` points to `n_igs` strings; `n_igs` 0 selects the default IG.
+///
+/// # Safety
+///
+/// `package_dir` must be NULL or a NUL-terminated string; `igs` must point
+/// to `n_igs` NUL-terminated strings (it may be NULL only when `n_igs` is
+/// 0); `out` must be a valid pointer to write a handle to.
+#[no_mangle]
+pub unsafe extern "C" fn shinny_context_from_packages_multi(
+    package_dir: *const c_char,
+    igs: *const *const c_char,
+    n_igs: usize,
+    out: *mut *mut ShinnyContext,
+) -> ShinnyStatus {
     guard(|| {
         let out = out_handle(out, "out")?;
         let dirs: Vec<PathBuf> = opt_cstr(package_dir, "package_dir")?
@@ -226,11 +252,26 @@ pub unsafe extern "C" fn shinny_context_from_packages(
             .into_iter()
             .collect();
         let known = shinny_packages::context::KnownContexts::builtin();
-        let ig = opt_cstr(ig, "ig")?.unwrap_or(&known.default_ig);
+        let mut names = Vec::with_capacity(n_igs.max(1));
+        if n_igs > 0 {
+            if igs.is_null() {
+                return Err(Failure::null("igs"));
+            }
+            for i in 0..n_igs {
+                names.push(cstr(*igs.add(i), "ig")?);
+            }
+        } else {
+            names.push(&known.default_ig);
+        }
         let cache = PackageCache::discover(&dirs);
-        let ctx = shinny_packages::context::load_ig(&cache, ig)
+        let contexts = names
+            .iter()
+            .map(|ig| shinny_packages::context::load_ig(&cache, ig))
+            .collect::<Result<Vec<Context>, _>>()
             .map_err(|e| Failure::new(ShinnyStatus::Packages, e.0))?;
-        *out = into_handle(ctx);
+        let set = ContextSet::new(contexts)
+            .ok_or_else(|| Failure::new(ShinnyStatus::InvalidArgument, "no IG to load".into()))?;
+        *out = Box::into_raw(Box::new(ShinnyContext { set }));
         Ok(())
     })
 }

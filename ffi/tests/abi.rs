@@ -386,3 +386,47 @@ fn one_context_from_many_threads() {
         }
     });
 }
+
+#[test]
+fn production_and_test_canonicals_side_by_side() {
+    let dir = CString::new(packages_dir().to_str().unwrap()).unwrap();
+    let names = [
+        CString::new("us.ny.hrsn#1.9.4").unwrap(),
+        CString::new("us.ny.hrsn#1.9.4-test").unwrap(),
+    ];
+    let igs: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
+    let input = std::fs::read(
+        packages_dir()
+            .join("us.ny.hrsn#1.9.4-test/package/example")
+            .join(VALID),
+    )
+    .unwrap();
+    let unknown_profiles = |c: *const ShinnyContext| unsafe {
+        let mut r = null_mut();
+        let st = shinny_validate(c, input.as_ptr(), input.len(), null(), null(), &mut r);
+        assert_eq!(st, ShinnyStatus::Ok);
+        let mut json: *const c_char = null();
+        shinny_result_outcome_json(r, &mut json, null_mut());
+        let n = CStr::from_ptr(json)
+            .to_str()
+            .unwrap()
+            .matches("\"PROFILE_UNKNOWN\"")
+            .count();
+        shinny_result_free(r);
+        n
+    };
+    unsafe {
+        let mut both = null_mut();
+        let st = shinny_context_from_packages_multi(dir.as_ptr(), igs.as_ptr(), 2, &mut both);
+        assert_eq!(st, ShinnyStatus::Ok, "{}", last_error());
+        // The production-only context does not know the test profiles.
+        assert!(unknown_profiles(ctx()) > 0);
+        assert_eq!(unknown_profiles(both), 0);
+        shinny_context_free(both);
+        let mut c = null_mut();
+        assert_eq!(
+            shinny_context_from_packages_multi(dir.as_ptr(), null(), 2, &mut c),
+            ShinnyStatus::NullPointer
+        );
+    }
+}
