@@ -58,13 +58,16 @@ echo "== C"
     "$lib/libshinny.a" -lpthread -ldl -lm -o "$out/c-validate"
 cases c "$out/c-validate"
 
+echo "== C: the header's safety contract (NULL, invalid UTF-8, errors, policy, ownership)"
+"$CC" -std=c11 -O2 -Wall -Wextra -Werror -I ffi/include bindings-examples/c/contract.c \
+    "$lib/libshinny.a" -lpthread -ldl -lm -o "$out/c-contract"
+"$out/c-contract" "$rules" "$out/fixtures/missing-type.json"
+
 echo "== C under valgrind"
-for f in "$valid" "$out/fixtures/missing-type.json"; do
-    expected=()
-    [[ $f == *missing-type.json ]] && expected=(CARDINALITY_MIN)
-    valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
-        --error-exitcode=1 "$out/c-validate" "$rules" "$f" "${expected[@]}" >/dev/null
-done
+vg=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1)
+"${vg[@]}" "$out/c-validate" "$rules" "$valid" >/dev/null
+"${vg[@]}" "$out/c-validate" "$rules" "$out/fixtures/missing-type.json" CARDINALITY_MIN >/dev/null
+"${vg[@]}" "$out/c-contract" "$rules" "$out/fixtures/missing-type.json" >/dev/null
 echo "valgrind: no leaks, no invalid accesses"
 
 echo "== C, 8 threads on one context"
