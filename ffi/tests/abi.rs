@@ -430,3 +430,24 @@ fn production_and_test_canonicals_side_by_side() {
         );
     }
 }
+
+#[test]
+fn an_extra_profile_is_checked() {
+    let patient = br#"{"resourceType": "Patient"}"#;
+    let plain = validate(patient, None, null());
+    assert_eq!(plain.errors, 0, "{}", plain.json);
+    let profiled = validate(
+        patient,
+        Some("http://shinny.org/us/ny/hrsn/StructureDefinition/shinny-patient"),
+        null(),
+    );
+    assert!(profiled.errors > 0);
+    assert!(
+        profiled
+            .message_ids()
+            .iter()
+            .any(|m| m == "CARDINALITY_MIN"),
+        "{}",
+        profiled.json
+    );
+}
