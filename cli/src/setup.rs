@@ -2,45 +2,10 @@
 //! with a cache of compiled artifacts keyed by the packages' content.
 
 use crate::{ContextArgs, Failure};
-use shinny_engine::model::MissingPackage;
-use shinny_engine::{Context, ContextBuilder, ContextSet, PackageInfo};
-use shinny_packages::{Package, PackageCache, PackageRef, Resolution};
+use shinny_engine::{Context, ContextSet};
+use shinny_packages::context::{build_context, resolve_ig, KnownContexts, CONTEXTS_JSON};
+use shinny_packages::{PackageCache, Resolution};
 use std::path::{Path, PathBuf};
-
-/// The project's description of known contexts (`ig/contexts.json`).
-const CONTEXTS_JSON: &str = include_str!("../../ig/contexts.json");
-
-struct Contexts {
-    default_ig: String,
-    extra: Vec<(String, Vec<String>)>,
-    resource_types: Vec<String>,
-}
-
-fn contexts() -> Contexts {
-    // The file is part of the build, so a parse failure is a build defect
-    // caught by the tests, not a user error.
-    let v: serde_json::Value = serde_json::from_str(CONTEXTS_JSON).unwrap_or_default();
-    let strings = |v: &serde_json::Value| -> Vec<String> {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s.as_str().map(str::to_string))
-            .collect()
-    };
-    Contexts {
-        default_ig: v["defaultIg"]
-            .as_str()
-            .unwrap_or("us.ny.hrsn#1.9.4")
-            .to_string(),
-        extra: v["extraPackages"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), strings(v)))
-            .collect(),
-        resource_types: strings(&v["resourceTypes"]),
-    }
-}
 
 /// A loaded context and what was missing while building it.
 pub struct Loaded {
@@ -51,7 +16,7 @@ pub struct Loaded {
 
 /// Builds one context per `--ig` (or the default IG).
 pub fn load_contexts(args: &ContextArgs) -> Result<Vec<Loaded>, Failure> {
-    let known = contexts();
+    let known = KnownContexts::builtin();
     let cache = PackageCache::discover(&args.package_dirs);
     let igs = if args.igs.is_empty() {
         vec![known.default_ig.clone()]
@@ -109,12 +74,11 @@ fn warn_incomplete(l: &Loaded) {
 fn load_one(
     cache: &PackageCache,
     ig: &str,
-    known: &Contexts,
+    known: &KnownContexts,
     definitions: &[(String, Vec<u8>)],
     no_cache: bool,
 ) -> Result<Loaded, Failure> {
     let resolution = resolve_ig(cache, ig, known)?;
-    let types: Vec<&str> = known.resource_types.iter().map(String::as_str).collect();
     let key = cache_key(&resolution, definitions);
     let cache_file = (!no_cache)
         .then(|| artifact_cache_dir().map(|d| d.join(format!("{key:016x}.rules"))))
@@ -130,42 +94,7 @@ fn load_one(
             }
         }
     }
-    let mut b = ContextBuilder::new();
-    for m in &resolution.missing {
-        b.add_missing_package(MissingPackage {
-            id: m.id.clone(),
-            version: m.version.clone(),
-            required_by: m.required_by.iter().map(|r| r.to_string()).collect(),
-        });
-    }
-    for loaded in resolution.load_resources(&types)? {
-        let p = loaded.package;
-        let mut files: Vec<(String, Vec<u8>)> = loaded
-            .resources
-            .into_iter()
-            .map(|r| (r.file.path, r.bytes))
-            .collect();
-        // IGs ship their Questionnaires as examples (SHIN-NY does).
-        for f in p
-            .examples()
-            .iter()
-            .filter(|f| f.resource_type == "Questionnaire")
-        {
-            files.push((f.path.clone(), p.read(f)?.into_owned()));
-        }
-        b.add_package(
-            PackageInfo {
-                id: p.reference().id().to_string(),
-                version: p.reference().version().to_string(),
-                canonical: p.manifest().canonical.clone(),
-            },
-            files,
-        );
-    }
-    if !definitions.is_empty() {
-        b.add_definitions("--definitions", definitions.to_vec());
-    }
-    let context = b.build();
+    let context = build_context(&resolution, known, definitions)?;
     if let Some(file) = &cache_file {
         // Best effort: a cache that cannot be written only costs time.
         let _ = write_atomically(file, &context.to_artifact());
@@ -175,56 +104,6 @@ fn load_one(
         label: ig.to_string(),
         from_cache: false,
     })
-}
-
-/// Resolves an IG given as a cache name or a path, plus the extra packages
-/// `ig/contexts.json` lists for it.
-fn resolve_ig(cache: &PackageCache, ig: &str, known: &Contexts) -> Result<Resolution, Failure> {
-    let path = Path::new(ig);
-    let (root, mut roots) = if path.exists() {
-        let p = Package::open(path)?;
-        let deps: Vec<PackageRef> = p
-            .manifest()
-            .dependencies
-            .iter()
-            .filter_map(|(id, v)| PackageRef::new(id.clone(), v.clone()).ok())
-            .collect();
-        (Some(p), deps)
-    } else {
-        let r = PackageRef::parse(ig).map_err(|e| Failure(format!("--ig {ig}: {e}")))?;
-        if cache.find(&r).is_none() {
-            return Err(Failure(format!(
-                "package {ig} is not in the package cache ({}); install it with `shinny packages install {ig}` or pass --package-dir",
-                cache
-                    .folders()
-                    .iter()
-                    .map(|f| f.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        (None, vec![r])
-    };
-    let id = match &root {
-        Some(p) => p.manifest().name.clone(),
-        None => roots[0].id().to_string(),
-    };
-    for (pkg, extras) in &known.extra {
-        if *pkg == id {
-            for e in extras {
-                if let Ok(r) = PackageRef::parse(e) {
-                    if cache.find(&r).is_some() {
-                        roots.insert(0, r);
-                    }
-                }
-            }
-        }
-    }
-    let mut res = cache.resolve(&roots)?;
-    if let Some(p) = root {
-        res.packages.push(p);
-    }
-    Ok(res)
 }
 
 /// FNV-1a over what identifies the compiled result: engine format, the

@@ -10,6 +10,9 @@
 //!   reports the missing ones.
 //! - [`install`] / [`Installer`]: download from a FHIR package registry into
 //!   a cache folder, atomically and with size and path checks.
+//! - [`context`]: resolve an IG (plus the extra packages `ig/contexts.json`
+//!   adds) and compile it into an engine context; shared by the CLI and
+//!   the C ABI.
 //!
 //! # Version matching
 //!
@@ -38,6 +41,7 @@
 
 mod archive;
 mod cache;
+pub mod context;
 mod error;
 mod install;
 mod manifest;

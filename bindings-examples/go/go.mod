@@ -1,0 +1,3 @@
+module example.org/shinny-go-example
+
+go 1.19
