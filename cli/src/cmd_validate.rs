@@ -32,6 +32,9 @@ pub struct ValidateArgs {
     /// Lowest severity to report.
     #[arg(long, value_enum, default_value = "information")]
     pub level: Level,
+    /// Report how many invariants were evaluated, per severity, per input.
+    #[arg(long)]
+    pub stats: bool,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -80,7 +83,7 @@ pub fn run(a: ValidateArgs) -> Result<u8, Failure> {
     for r in results {
         outcomes.extend(r.map_err(Failure)?);
     }
-    output::print(&outcomes, a.format, a.level, started.elapsed())?;
+    output::print(&outcomes, a.format, a.level, a.stats, started.elapsed())?;
     Ok(if outcomes.iter().any(|o| o.has_error()) {
         1
     } else {
@@ -103,9 +106,11 @@ fn validate_one(
         },
         Some(p) => {
             let result = p.apply(&outcome.issues);
+            let mut filtered = result.to_operation_outcome();
+            filtered.stats = outcome.stats;
             Outcome {
                 label: d.label,
-                outcome: result.to_operation_outcome(),
+                outcome: filtered,
                 policy_fhir: Some(result.to_fhir()),
             }
         }

@@ -6,6 +6,7 @@
 //! 2 usage or I/O failure, with a one-line reason on stderr.
 
 mod cmd_compile;
+mod cmd_fhirpath;
 mod cmd_packages;
 mod cmd_validate;
 mod inputs;
@@ -33,6 +34,9 @@ enum Command {
     Validate(cmd_validate::ValidateArgs),
     /// Compile a validation context into a rules artifact file.
     Compile(cmd_compile::CompileArgs),
+    /// Evaluate a FHIRPath expression (or a batch of them) and print the
+    /// result as JSON.
+    Fhirpath(cmd_fhirpath::FhirpathArgs),
     /// Install, list and check FHIR packages.
     Packages {
         #[command(subcommand)]
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(a) => cmd_validate::run(a),
         Command::Compile(a) => cmd_compile::run(a),
+        Command::Fhirpath(a) => cmd_fhirpath::run(a),
         Command::Packages { command } => cmd_packages::run(command),
     };
     match result {

@@ -62,10 +62,35 @@ impl Outcome {
     }
 }
 
+/// The `--stats` figures of one outcome.
+fn stats_json(o: &OperationOutcome) -> serde_json::Value {
+    let s = &o.stats;
+    serde_json::json!({
+        "constraintsEvaluated": s.evaluated(),
+        "errorLevel": s.evaluated_error,
+        "warningLevel": s.evaluated_warning,
+        "failed": s.failed,
+        "notEvaluated": s.not_evaluated,
+    })
+}
+
+fn stats_text(o: &OperationOutcome) -> String {
+    let s = &o.stats;
+    format!(
+        "{} constraints evaluated ({} error-level, {} warning-level): {} failed, {} not evaluated",
+        s.evaluated(),
+        s.evaluated_error,
+        s.evaluated_warning,
+        s.failed,
+        s.not_evaluated
+    )
+}
+
 pub fn print(
     outcomes: &[Outcome],
     format: Format,
     level: Level,
+    stats: bool,
     elapsed: Duration,
 ) -> Result<(), Failure> {
     let stdout = std::io::stdout();
@@ -86,15 +111,27 @@ pub fn print(
             };
             serde_json::to_writer_pretty(&mut out, &v)?;
             writeln!(out)?;
+            if stats {
+                // The OperationOutcome stays standard; the figures go to stderr.
+                for o in outcomes {
+                    eprintln!(
+                        "{}",
+                        serde_json::json!({"path": o.label, "stats": stats_json(&o.outcome)})
+                    );
+                }
+            }
         }
         Format::Ndjson => {
             for o in outcomes {
-                let line = serde_json::json!({"path": o.label, "outcome": o.fhir(level)});
+                let mut line = serde_json::json!({"path": o.label, "outcome": o.fhir(level)});
+                if stats {
+                    line["stats"] = stats_json(&o.outcome);
+                }
                 serde_json::to_writer(&mut out, &line)?;
                 writeln!(out)?;
             }
         }
-        Format::Text => text(&mut out, outcomes, level, elapsed)?,
+        Format::Text => text(&mut out, outcomes, level, stats, elapsed)?,
     }
     out.flush()?;
     Ok(())
@@ -119,6 +156,7 @@ fn text(
     out: &mut impl Write,
     outcomes: &[Outcome],
     level: Level,
+    stats: bool,
     elapsed: Duration,
 ) -> Result<(), Failure> {
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -149,10 +187,13 @@ fn text(
         if o.has_error() {
             failed += 1;
         }
-        if shown.is_empty() {
+        if shown.is_empty() && !stats {
             continue;
         }
         writeln!(out, "{}", paint("1", &o.label))?;
+        if stats {
+            writeln!(out, "  stats: {}", stats_text(&o.outcome))?;
+        }
         for x in shown {
             let (code, name) = match x.severity {
                 Severity::Fatal => ("1;31", "fatal"),

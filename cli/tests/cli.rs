@@ -426,3 +426,107 @@ fn packages_install_from_a_local_registry() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("hl7.fhir.r4.core"));
     drop(h);
 }
+
+#[test]
+fn fhirpath_single_and_batch() {
+    let d = scratch("fhirpath");
+    let patient = shared().join("corpus/r4-examples/Patient-example.json");
+    let o = run(
+        &[
+            "fhirpath",
+            "--ig",
+            "hl7.fhir.r4.core#4.0.1",
+            "--input",
+            patient.to_str().unwrap(),
+            "Patient.name.first().given",
+        ],
+        &d,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{"type": "string", "value": "Peter"}, {"type": "string", "value": "James"}])
+    );
+    let o = run(
+        &[
+            "fhirpath",
+            "--ig",
+            "hl7.fhir.r4.core#4.0.1",
+            "5 'mg' + 2 'mg'",
+        ],
+        &d,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{"type": "Quantity", "value": {"value": 7, "unit": "mg"}}])
+    );
+    let batch = d.join("batch.ndjson");
+    std::fs::write(
+        &batch,
+        format!(
+            "{{\"expression\": \"Patient.birthDate\", \"input\": \"{}\"}}\n{{\"expression\": \"1 +\", \"input\": null}}\n",
+            patient.display()
+        ),
+    )
+    .unwrap();
+    let o = run(
+        &[
+            "fhirpath",
+            "--ig",
+            "hl7.fhir.r4.core#4.0.1",
+            "--batch",
+            batch.to_str().unwrap(),
+        ],
+        &d,
+    );
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"result": [{"type": "date", "value": "1974-12-25"}]})
+    );
+    assert!(
+        lines[1]["error"].as_str().unwrap().contains("Syntax"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn stats_report_invariant_counts() {
+    let d = scratch("stats");
+    let b = example(BUNDLE);
+    let o = run(
+        &[
+            "validate",
+            "--stats",
+            "--format",
+            "ndjson",
+            b.to_str().unwrap(),
+        ],
+        &d,
+    );
+    let line: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    let s = &line["stats"];
+    assert!(s["constraintsEvaluated"].as_u64().unwrap() > 100, "{s}");
+    assert_eq!(
+        s["constraintsEvaluated"].as_u64().unwrap(),
+        s["errorLevel"].as_u64().unwrap() + s["warningLevel"].as_u64().unwrap()
+    );
+    let o = run(&["validate", "--stats", b.to_str().unwrap()], &d);
+    assert!(
+        stdout(&o).contains("constraints evaluated ("),
+        "{}",
+        stdout(&o)
+    );
+}
