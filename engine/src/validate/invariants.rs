@@ -29,7 +29,7 @@ pub(super) fn check<'a>(
     ext: Option<&'a Node>,
     type_name: &str,
 ) {
-    if constraints.is_empty() {
+    if constraints.is_empty() || w.skip_invariants() {
         return;
     }
     let ctx = w.ctx;

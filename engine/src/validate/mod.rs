@@ -35,6 +35,9 @@ pub struct ValidationOptions {
     /// Report a QuestionnaireResponse whose Questionnaire is unknown as an
     /// error (default: a warning).
     pub unknown_questionnaire_is_error: bool,
+    /// Do not evaluate FHIRPath invariants (structure-only validation, for
+    /// benchmarks and pre-checks; the outcome then says nothing about them).
+    pub skip_invariants: bool,
     /// Extra profiles (canonical URLs) the top-level resource must conform to.
     pub profiles: Vec<String>,
     /// Maximum nesting depth of the JSON input.
@@ -70,6 +73,7 @@ impl Context {
         let mut w = walk::Walker::new(self);
         w.set_unknown_extensions(options.unknown_extensions);
         w.set_unknown_questionnaire_is_error(options.unknown_questionnaire_is_error);
+        w.set_skip_invariants(options.skip_invariants);
         w.validate_resource(node, None, &options.profiles);
         let (mut issues, stats) = w.into_parts();
         // The same finding can come from the base pass and a profile pass

@@ -28,6 +28,9 @@ enum Requirement<'c> {
     Exists(bool),
     Type(Vec<&'c str>),
     Profile(Vec<&'c str>),
+    /// A value discriminator on an element that has a required binding
+    /// and no fixed/pattern value: membership in the value set.
+    InValueSet(&'c str),
 }
 
 /// Assigns `items` (with their positions) to the slices of `e`.
@@ -253,7 +256,10 @@ fn requirement<'c>(
                 let url = slice.types.iter().find_map(|t| t.profiles.first())?;
                 return Some(Requirement::String(url));
             }
-            None
+            let binding = target?.binding.as_ref()?;
+            let vs = binding.value_set.as_deref()?;
+            (binding.strength == "required" && w.ctx.terminology().value_set_known(vs))
+                .then_some(Requirement::InValueSet(vs))
         }
         "exists" => {
             let el = target?;
@@ -384,6 +390,9 @@ fn satisfies<'n>(
         Requirement::String(s) => nodes_at(w, item, path)
             .iter()
             .any(|n| n.as_str() == Some(s)),
+        Requirement::InValueSet(vs) => nodes_at(w, item, path)
+            .iter()
+            .any(|n| in_value_set(w, n, vs)),
     }
 }
 
@@ -391,4 +400,30 @@ fn satisfies<'n>(
 /// because their own definition was applied by URL (extensions).
 pub(super) fn is_extension(e: &Element) -> bool {
     e.types.len() == 1 && e.types[0].code == "Extension"
+}
+
+/// A code, Coding or CodeableConcept node whose code is in the value set.
+/// Codes that cannot be judged offline count as not in it.
+fn in_value_set(w: &Walker<'_>, n: &Node, vs: &str) -> bool {
+    let term = w.ctx.terminology();
+    let member = |c: &Node| {
+        let Some(code) = c.get("code").and_then(Node::as_str) else {
+            return false;
+        };
+        matches!(
+            term.check_code(vs, c.get("system").and_then(Node::as_str), code, None),
+            crate::terminology::Membership::Member { .. }
+        )
+    };
+    match &n.value {
+        Value::String(code) => matches!(
+            term.check_code(vs, None, code, None),
+            crate::terminology::Membership::Member { .. }
+        ),
+        Value::Object(_) => match n.get("coding").and_then(Node::as_array) {
+            Some(codings) => codings.iter().any(member),
+            None => member(n),
+        },
+        _ => false,
+    }
 }

@@ -35,6 +35,7 @@ pub(super) struct Walker<'a> {
     conformance: super::references::ConformanceCache,
     unknown_questionnaire_is_error: bool,
     stats: crate::outcome::InvariantStats,
+    skip_invariants: bool,
 }
 
 /// One JSON property matched to an element.
@@ -63,7 +64,16 @@ impl<'a> Walker<'a> {
             conformance: Default::default(),
             unknown_questionnaire_is_error: false,
             stats: Default::default(),
+            skip_invariants: false,
         }
+    }
+
+    pub fn set_skip_invariants(&mut self, skip: bool) {
+        self.skip_invariants = skip;
+    }
+
+    pub fn skip_invariants(&self) -> bool {
+        self.skip_invariants
     }
 
     pub fn stats_mut(&mut self) -> &mut crate::outcome::InvariantStats {
@@ -145,6 +155,7 @@ impl<'a> Walker<'a> {
             conformance: self.conformance.clone(),
             unknown_questionnaire_is_error: false,
             stats: Default::default(),
+            skip_invariants: self.skip_invariants,
         }
     }
 
