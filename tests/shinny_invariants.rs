@@ -567,3 +567,44 @@ fn every_shinny_error_invariant_has_a_case() {
     // The -test package has the same rules under its own canonical.
     assert_eq!(shinny_error_keys(TEST, "http://test.shinny.org/"), found);
 }
+
+/// The same edits on the `-test` package's examples (canonical
+/// `http://test.shinny.org/...`), each bundle routed to its context by
+/// `meta.profile`, give the same errors.
+#[test]
+fn test_canonical_invariants_fire_alone() {
+    // Removing the Consent breaks a second rule there: see
+    // `test_canonical_screening_consent`.
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| c.profiles.is_empty() && c.key != "SHINNY-Screening-Consent")
+        .collect();
+    assert!(cases.len() > 20);
+    let failures = run_cases(TEST, &cases, |v, opts| {
+        set().validate_bytes(serde_json::to_string(v).unwrap().as_bytes(), opts)
+    });
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// In the `-test` package, SHINNY-Bundle-screening-consent still compares
+/// the Bundle's meta.profile with the *production* canonical (the other
+/// rules were rewritten to `test.shinny.org`), so on a test bundle its
+/// first condition always holds: removing the Consent is enough to break
+/// it, alongside SHINNY-Screening-Consent (screening responses without a
+/// Consent). In production the same edit breaks only the latter (see
+/// `cases`).
+#[test]
+fn test_canonical_screening_consent() {
+    let case = Case {
+        profile: "SHINNYBundleProfile",
+        key: "SHINNY-Bundle-screening-consent",
+        example: AHC,
+        mutate: |b| drop_entries(b, "Consent"),
+        also: &["SHINNY-Screening-Consent"],
+        profiles: &[],
+    };
+    let failures = run_cases(TEST, &[case], |v, opts| {
+        set().validate_bytes(serde_json::to_string(v).unwrap().as_bytes(), opts)
+    });
+    assert!(failures.is_empty(), "{failures:#?}");
+}
