@@ -108,3 +108,60 @@ pub fn r4_model() -> std::sync::Arc<shinny_engine::fhirpath::SnapshotModel> {
         })
         .clone()
 }
+
+/// The SHIN-NY Bundle profile's StructureDefinition (production canonical).
+pub fn shinny_bundle_profile_path() -> PathBuf {
+    package_cache().join("us.ny.hrsn#1.9.4/package/StructureDefinition-SHINNYBundleProfile.json")
+}
+
+/// `(key, expression)` of every constraint on the SHIN-NY Bundle profile's
+/// root element, in snapshot order. The `invariants` bench and the
+/// side-by-side with the JS engine (`benches/fhirpath-vs-js`) read the same
+/// list the same way.
+pub fn bundle_root_constraints() -> Vec<(String, String)> {
+    let p = shinny_bundle_profile_path();
+    let sd: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&p).expect("Bundle profile")).expect("json");
+    sd["snapshot"]["element"][0]["constraint"]
+        .as_array()
+        .expect("constraints")
+        .iter()
+        .filter_map(|c| Some((c["key"].as_str()?.into(), c["expression"].as_str()?.into())))
+        .collect()
+}
+
+/// The largest SHIN-NY example bundle (by file size; the 40-entry
+/// AHC HRSN screening response).
+pub fn largest_shinny_bundle() -> PathBuf {
+    let dir = package_cache().join("us.ny.hrsn#1.9.4/package/example");
+    std::fs::read_dir(&dir)
+        .expect("examples")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| {
+            let n = p.file_name().unwrap_or_default().to_string_lossy();
+            n.starts_with("Bundle-") && n.ends_with(".json")
+        })
+        .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .expect("a Bundle example")
+}
+
+/// [`bundle_root_constraints`] compiled once against `ctx`'s model with
+/// `Bundle` as the context type, as the validator compiles them.
+pub fn compile_bundle_root_constraints(
+    ctx: &Context,
+) -> Vec<(String, shinny_engine::fhirpath::Expression)> {
+    use shinny_engine::fhirpath::{compile, CompileOptions, ModelInfo};
+    let model: std::sync::Arc<dyn ModelInfo> = ctx.fhirpath_model().clone();
+    let opts = CompileOptions {
+        model: Some(model),
+        context_type: Some("Bundle".into()),
+        ..Default::default()
+    };
+    bundle_root_constraints()
+        .into_iter()
+        .map(|(key, src)| {
+            let e = compile(&src, &opts).unwrap_or_else(|e| panic!("{key}: {e}"));
+            (key, e)
+        })
+        .collect()
+}

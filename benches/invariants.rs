@@ -1,0 +1,39 @@
+//! Criterion benchmark: every invariant on the SHIN-NY Bundle profile's root
+//! element (about 93 FHIRPath expressions), compiled once, evaluated on the
+//! largest SHIN-NY example bundle (40 entries). Target: under 1 ms.
+//!
+//! `cargo bench --bench invariants`; `benches/fhirpath-vs-js/run.sh`
+//! compares the same work with the reference JS engine.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use shinny_engine::fhirpath::{Environment, EvalInput};
+
+fn invariants(c: &mut Criterion) {
+    let ctx = shinny_suite::shinny_context();
+    let exprs = shinny_suite::compile_bundle_root_constraints(&ctx);
+    let bytes = std::fs::read(shinny_suite::largest_shinny_bundle()).unwrap();
+    let node = shinny_engine::json::parse(&bytes).unwrap();
+    let input = EvalInput::resource(&node);
+    let env = Environment::default();
+    // Every expression must evaluate (an early error would make the timing
+    // measure less work).
+    for (key, e) in &exprs {
+        let r = e.evaluate_bool(&input, &env);
+        assert!(r.is_ok(), "{key}: {r:?}");
+    }
+    let mut g = c.benchmark_group("invariants");
+    g.bench_function(
+        format!("bundle_profile_root_{}_expressions", exprs.len()),
+        |b| {
+            b.iter(|| {
+                for (_, e) in &exprs {
+                    black_box(e.evaluate(&input, &env).ok());
+                }
+            })
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, invariants);
+criterion_main!(benches);
