@@ -169,7 +169,9 @@ fn cases() -> Vec<Case> {
                 res(b, "Observation", HOUSING)["category"][0]["coding"][0]["system"] =
                     json!("http://example.org/other-categories")
             },
-            also: &[],
+            // The observation profile's required 'SDOH' category slice
+            // (matched by value set membership) is left empty too.
+            also: &["SLICE_CARDINALITY_MIN"],
             profiles: &[],
         },
         Case {
@@ -220,7 +222,8 @@ fn cases() -> Vec<Case> {
                 res(b, "ServiceRequest", "ServiceRequestActiveExample")["category"][1]["coding"]
                     [0]["system"] = json!("http://example.org/other-categories")
             },
-            also: &[],
+            // As above: the ServiceRequest profile's 'SDOH' category slice.
+            also: &["SLICE_CARDINALITY_MIN"],
             profiles: &[],
         },
         Case {
