@@ -71,32 +71,31 @@ fn compile(c: &mut Criterion) {
 
 fn validate(c: &mut Criterion) {
     let ctx = shinny_suite::context_from_folders(SHINNY);
-    let opts = ValidationOptions::default();
+    let full = ValidationOptions::default();
+    let structural = ValidationOptions {
+        skip_invariants: true,
+        ..Default::default()
+    };
     let mut g = c.benchmark_group("validate");
+    g.sample_size(10);
     let shinny = files(
         &shinny_suite::package_cache().join("us.ny.hrsn#1.9.4/package/example"),
         "Bundle-",
     );
-    let bytes: usize = shinny.iter().map(Vec::len).sum();
-    g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function(format!("shinny_example_bundles_{}", shinny.len()), |b| {
-        b.iter(|| {
-            for f in &shinny {
-                criterion::black_box(ctx.validate_bytes(f, &opts));
-            }
-        })
-    });
     let synthea = files(&shinny_suite::shared_dir().join("corpus/synthea-r4"), "");
-    let bytes: usize = synthea.iter().map(Vec::len).sum();
-    g.throughput(Throughput::Bytes(bytes as u64));
-    g.sample_size(10);
-    g.bench_function(format!("synthea_bundles_{}", synthea.len()), |b| {
-        b.iter(|| {
-            for f in &synthea {
-                criterion::black_box(ctx.validate_bytes(f, &opts));
-            }
-        })
-    });
+    for (name, set) in [("shinny_example_bundles", &shinny), ("synthea_bundles", &synthea)] {
+        let bytes: usize = set.iter().map(Vec::len).sum();
+        g.throughput(Throughput::Bytes(bytes as u64));
+        for (mode, opts) in [("structure", &structural), ("all_checks", &full)] {
+            g.bench_function(format!("{name}_{}_{mode}", set.len()), |b| {
+                b.iter(|| {
+                    for f in set.iter() {
+                        criterion::black_box(ctx.validate_bytes(f, opts));
+                    }
+                })
+            });
+        }
+    }
     g.finish();
 }
 
