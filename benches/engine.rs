@@ -7,15 +7,6 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shinny_engine::{Context, ValidationOptions};
 use std::path::Path;
 
-const SHINNY: &[&str] = &[
-    "hl7.fhir.r4.core#4.0.1",
-    "hl7.fhir.us.core#3.1.1",
-    "hl7.fhir.uv.sdc#3.0.0",
-    "hl7.fhir.us.sdoh-clinicalcare#2.2.0",
-    "local.shinny.vsac-subset#0.0.1",
-    "us.ny.hrsn#1.9.4",
-];
-
 fn files(dir: &Path, prefix: &str) -> Vec<Vec<u8>> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -61,7 +52,7 @@ fn compile(c: &mut Criterion) {
             builder.build()
         })
     });
-    let ctx = shinny_suite::context_from_folders(SHINNY);
+    let ctx = shinny_suite::shinny_context();
     let artifact = ctx.to_artifact();
     g.bench_function("load_shinny_artifact", |b| {
         b.iter(|| Context::from_artifact(&artifact).unwrap())
@@ -70,7 +61,7 @@ fn compile(c: &mut Criterion) {
 }
 
 fn validate(c: &mut Criterion) {
-    let ctx = shinny_suite::context_from_folders(SHINNY);
+    let ctx = shinny_suite::shinny_context();
     let full = ValidationOptions::default();
     let structural = ValidationOptions {
         skip_invariants: true,
@@ -83,7 +74,10 @@ fn validate(c: &mut Criterion) {
         "Bundle-",
     );
     let synthea = files(&shinny_suite::shared_dir().join("corpus/synthea-r4"), "");
-    for (name, set) in [("shinny_example_bundles", &shinny), ("synthea_bundles", &synthea)] {
+    for (name, set) in [
+        ("shinny_example_bundles", &shinny),
+        ("synthea_bundles", &synthea),
+    ] {
         let bytes: usize = set.iter().map(Vec::len).sum();
         g.throughput(Throughput::Bytes(bytes as u64));
         for (mode, opts) in [("structure", &structural), ("all_checks", &full)] {

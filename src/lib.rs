@@ -66,16 +66,27 @@ pub fn context_from_folders(folders: &[&str]) -> Context {
     b.build()
 }
 
-/// The SHIN-NY context (prod canonical) with every dependency in `../shared`.
-pub fn shinny_context() -> Context {
-    context_from_folders(&[
+/// The package folders of the SHIN-NY context, dependencies first, with
+/// the IG itself (`us.ny.hrsn#1.9.4` or `us.ny.hrsn#1.9.4-test`) last.
+pub fn shinny_folders(ig: &str) -> Vec<&str> {
+    vec![
         "hl7.fhir.r4.core#4.0.1",
         "hl7.fhir.us.core#3.1.1",
         "hl7.fhir.uv.sdc#3.0.0",
         "hl7.fhir.us.sdoh-clinicalcare#2.2.0",
         "local.shinny.vsac-subset#0.0.1",
-        "us.ny.hrsn#1.9.4",
-    ])
+        ig,
+    ]
+}
+
+/// The SHIN-NY context (prod canonical) with every dependency in `../shared`.
+pub fn shinny_context() -> Context {
+    context_from_folders(&shinny_folders("us.ny.hrsn#1.9.4"))
+}
+
+/// The SHIN-NY context with the test canonical (`us.ny.hrsn#1.9.4-test`).
+pub fn shinny_test_context() -> Context {
+    context_from_folders(&shinny_folders("us.ny.hrsn#1.9.4-test"))
 }
 
 /// The plain R4 context.

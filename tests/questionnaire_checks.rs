@@ -13,14 +13,7 @@ fn ctx() -> &'static Context {
     static CTX: OnceLock<Context> = OnceLock::new();
     CTX.get_or_init(|| {
         let mut b = ContextBuilder::new();
-        for f in [
-            "hl7.fhir.r4.core#4.0.1",
-            "hl7.fhir.us.core#3.1.1",
-            "hl7.fhir.uv.sdc#3.0.0",
-            "hl7.fhir.us.sdoh-clinicalcare#2.2.0",
-            "local.shinny.vsac-subset#0.0.1",
-            "us.ny.hrsn#1.9.4",
-        ] {
+        for f in shinny_suite::shinny_folders("us.ny.hrsn#1.9.4") {
             let (id, version) = f.split_once('#').unwrap();
             b.add_package(
                 PackageInfo {

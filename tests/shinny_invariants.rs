@@ -24,14 +24,7 @@ fn ctx() -> &'static Context {
 fn set() -> &'static ContextSet {
     static SET: OnceLock<ContextSet> = OnceLock::new();
     SET.get_or_init(|| {
-        let test = shinny_suite::context_from_folders(&[
-            "hl7.fhir.r4.core#4.0.1",
-            "hl7.fhir.us.core#3.1.1",
-            "hl7.fhir.uv.sdc#3.0.0",
-            "hl7.fhir.us.sdoh-clinicalcare#2.2.0",
-            "local.shinny.vsac-subset#0.0.1",
-            TEST,
-        ]);
+        let test = shinny_suite::shinny_test_context();
         ContextSet::new(vec![shinny_suite::shinny_context(), test]).unwrap()
     })
 }

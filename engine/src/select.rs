@@ -5,10 +5,10 @@
 //! same package id and version. Each gets its own [`Context`]; a Bundle's
 //! `meta.profile` decides which one validates it.
 
-use crate::json::{self, Node};
+use crate::json::Node;
 use crate::model::Context;
 use crate::outcome::OperationOutcome;
-use crate::validate::{parse_issue, ValidationOptions};
+use crate::validate::{parse_then, ValidationOptions};
 
 /// An ordered set of contexts; the first is the default.
 pub struct ContextSet {
@@ -50,13 +50,7 @@ impl ContextSet {
 
     /// Parses, selects a context and validates.
     pub fn validate_bytes(&self, input: &[u8], options: &ValidationOptions) -> OperationOutcome {
-        match json::parse_with_limits(input, options.limits()) {
-            Ok(node) => self.validate_node(&node, options),
-            Err(e) => OperationOutcome {
-                issues: vec![parse_issue(&e)],
-                ..Default::default()
-            },
-        }
+        parse_then(input, options, |node| self.validate_node(node, options))
     }
 
     /// Selects a context and validates a parsed document.

@@ -59,13 +59,7 @@ impl Context {
     /// Parses and validates one JSON document (a resource or a Bundle).
     /// Unparseable input gives a single fatal `JSON_SYNTAX` issue.
     pub fn validate_bytes(&self, input: &[u8], options: &ValidationOptions) -> OperationOutcome {
-        match json::parse_with_limits(input, options.limits()) {
-            Ok(node) => self.validate_node(&node, options),
-            Err(e) => OperationOutcome {
-                issues: vec![parse_issue(&e)],
-                ..Default::default()
-            },
-        }
+        parse_then(input, options, |node| self.validate_node(node, options))
     }
 
     /// Validates an already parsed document.
@@ -82,6 +76,22 @@ impl Context {
         issues.retain(|i| seen.insert((i.message_id.clone(), i.expression.clone(), i.pos)));
         issues.sort_by_key(|i| i.pos.map(|p| (p.line, p.col)).unwrap_or((0, 0)));
         OperationOutcome { issues, stats }
+    }
+}
+
+/// Parses `input` and hands the tree to `validate`; unparseable input gives
+/// a single fatal issue.
+pub(crate) fn parse_then(
+    input: &[u8],
+    options: &ValidationOptions,
+    validate: impl FnOnce(&Node) -> OperationOutcome,
+) -> OperationOutcome {
+    match json::parse_with_limits(input, options.limits()) {
+        Ok(node) => validate(&node),
+        Err(e) => OperationOutcome {
+            issues: vec![parse_issue(&e)],
+            ..Default::default()
+        },
     }
 }
 
