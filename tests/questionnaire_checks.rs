@@ -55,7 +55,9 @@ fn test_questionnaire() -> Value {
                 {"valueCoding": {"system": "http://example.org/colors", "code": "blue"}}]},
             {"linkId": "note", "type": "display", "text": "Thanks"},
             {"linkId": "meds", "type": "group", "repeats": false, "item": [
-                {"linkId": "med", "type": "string", "repeats": true}]}
+                {"linkId": "med", "type": "string", "repeats": true}]},
+            {"linkId": "gender", "type": "choice",
+             "answerValueSet": "http://hl7.org/fhir/ValueSet/administrative-gender"}
         ]
     })
 }
@@ -196,6 +198,25 @@ fn each_rule() {
         one(
             "QR_ANSWER_TYPE",
             &format!("{q}.item[5].item[0].answer[1].value.ofType(integer)")
+        )
+    );
+}
+
+#[test]
+fn answer_value_set() {
+    let q = "QuestionnaireResponse";
+    let gender = |code: &str| {
+        with(|i| {
+            i.as_array_mut().unwrap().push(json!({"linkId": "gender", "answer": [
+                {"valueCoding": {"system": "http://hl7.org/fhir/administrative-gender", "code": code}}]}))
+        })
+    };
+    assert_eq!(errors(&gender("female")), vec![]);
+    assert_eq!(
+        errors(&gender("femme")),
+        one(
+            "QR_ANSWER_NOT_IN_VALUESET",
+            &format!("{q}.item[6].answer[0].value.ofType(Coding)")
         )
     );
 }

@@ -113,7 +113,10 @@ catalogue! {
     QR_ANSWER_REPEATS,
     /// An answer that is not one of the item's answerOptions.
     QR_ANSWER_NOT_IN_OPTIONS,
-    /// An answer whose answerValueSet membership was not evaluated.
+    /// An answer that is not in the item's answerValueSet.
+    QR_ANSWER_NOT_IN_VALUESET,
+    /// An answer whose answerValueSet membership could not be decided
+    /// offline.
     QR_VALUESET_NOT_CHECKED,
     /// An answer longer than the item's maxLength.
     QR_MAX_LENGTH,

@@ -8,6 +8,7 @@ use crate::messages as msg;
 use crate::model::questionnaire::{self, EnableWhen, QItem, Questionnaire};
 use crate::model::Literal;
 use crate::outcome::{IssueType, Severity};
+use crate::terminology::Membership;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -327,14 +328,40 @@ fn check_answer<'a>(w: &mut Walker<'a>, q: &QItem, suffix: &str, v: &'a Node) {
             );
         }
     } else if let Some(vs) = &q.answer_value_set {
-        if suffix == "Coding" {
-            w.report_at(
-                Severity::Information,
-                IssueType::NotSupported,
-                msg::QR_VALUESET_NOT_CHECKED,
-                format!("The answer to '{link}' was not checked against its answerValueSet {vs}: value set membership is not evaluated yet"),
-                v.pos,
-            );
+        let (system, code) = match suffix {
+            "Coding" => (
+                v.get("system").and_then(Node::as_str),
+                v.get("code").and_then(Node::as_str),
+            ),
+            "String" if q.kind != "open-choice" => (None, v.as_str()),
+            _ => (None, None),
+        };
+        if let Some(code) = code {
+            let display = v.get("display").and_then(Node::as_str);
+            match w.ctx.terminology().check_code(vs, system, code, display) {
+                Membership::Member { .. } => {}
+                Membership::NotMember if q.kind == "open-choice" => {}
+                Membership::NotMember => w.error(
+                    IssueType::CodeInvalid,
+                    msg::QR_ANSWER_NOT_IN_VALUESET,
+                    format!("The answer to '{link}' ({code}) is not in its answerValueSet {vs}"),
+                    v.pos,
+                ),
+                Membership::NotChecked { reason, .. } => w.report_at(
+                    Severity::Information,
+                    IssueType::NotSupported,
+                    msg::QR_VALUESET_NOT_CHECKED,
+                    format!("The answer to '{link}' was not checked against its answerValueSet {vs}: {reason}"),
+                    v.pos,
+                ),
+                Membership::UnknownValueSet => w.report_at(
+                    Severity::Warning,
+                    IssueType::NotFound,
+                    msg::VALUESET_UNKNOWN,
+                    format!("The answerValueSet {vs} of '{link}' is not in the context, so the answer was not checked"),
+                    v.pos,
+                ),
+            }
         }
     }
     if let (Some(max), Some(s)) = (q.max_length, v.as_str()) {
