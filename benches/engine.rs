@@ -142,5 +142,34 @@ fn references(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, compile, validate, references);
+/// Policy cost relative to validation, on the largest SHIN-NY example
+/// bundle (target: under 5%).
+fn policy(c: &mut Criterion) {
+    let ctx = shinny_suite::shinny_context();
+    let opts = ValidationOptions::default();
+    let dir = shinny_suite::package_cache().join("us.ny.hrsn#1.9.4/package/example");
+    let largest = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("Bundle-"))
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let bundle = std::fs::read(&largest).unwrap();
+    let outcome = ctx.validate_bytes(&bundle, &opts);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ig/policies");
+    let mut g = c.benchmark_group("policy");
+    g.bench_function("validate_largest_shinny_bundle", |b| {
+        b.iter(|| criterion::black_box(ctx.validate_bytes(&bundle, &opts)))
+    });
+    for name in ["java-hub-threshold.json", "shinny-downgrade-warnings.json"] {
+        let text = std::fs::read_to_string(root.join(name)).unwrap();
+        let p = shinny_engine::policy::Policy::from_json(&text).unwrap();
+        g.bench_function(format!("apply_{name}"), |b| {
+            b.iter(|| criterion::black_box(p.apply(&outcome.issues).to_fhir()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, compile, validate, references, policy);
 criterion_main!(benches);
