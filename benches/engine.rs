@@ -151,7 +151,12 @@ fn policy(c: &mut Criterion) {
     let largest = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("Bundle-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("Bundle-")
+        })
         .max_by_key(|p| std::fs::metadata(p).unwrap().len())
         .unwrap();
     let bundle = std::fs::read(&largest).unwrap();
