@@ -51,9 +51,8 @@ fn load_policy(path: &std::path::Path) -> Result<Policy, String> {
 pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
     Ok(match config.storage.backend {
         Backend::Sqlite => Arc::new(
-            SqliteStore::open(&config.storage.sqlite_path).map_err(|e| {
-                format!("sqlite {}: {e}", config.storage.sqlite_path.display())
-            })?,
+            SqliteStore::open(&config.storage.sqlite_path)
+                .map_err(|e| format!("sqlite {}: {e}", config.storage.sqlite_path.display()))?,
         ),
         Backend::Postgres => {
             let url = config
@@ -132,6 +131,8 @@ impl AppState {
 pub struct Server {
     /// The bound address (useful with port 0).
     pub addr: SocketAddr,
+    /// The shared state (tests use it to observe or saturate the service).
+    pub state: Arc<AppState>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -156,7 +157,8 @@ impl Server {
 pub async fn start(state: AppState) -> std::io::Result<Server> {
     let listener = tokio::net::TcpListener::bind(&state.config.server.listen).await?;
     let addr = listener.local_addr()?;
-    let router = crate::routes::router(Arc::new(state));
+    let state = Arc::new(state);
+    let router = crate::routes::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
@@ -168,6 +170,7 @@ pub async fn start(state: AppState) -> std::io::Result<Server> {
     tracing::info!(%addr, "listening");
     Ok(Server {
         addr,
+        state,
         shutdown: Some(tx),
         task,
     })

@@ -88,7 +88,8 @@ fn steering(state: &AppState, headers: &HeaderMap) -> Result<Steering, ApiError>
             )));
         }
     }
-    let severity_text = header_str(headers, "x-techbd-validation-severity-level").map(str::to_string);
+    let severity_text =
+        header_str(headers, "x-techbd-validation-severity-level").map(str::to_string);
     let severity = match &severity_text {
         Some(s) => Some(Severity::from_code(&s.to_ascii_lowercase()).ok_or_else(|| {
             ApiError::bad_request(format!(
@@ -123,7 +124,9 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     match Limited::new(body, limit).collect().await {
         Ok(c) => Ok(c.to_bytes().to_vec()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(e) => Err(ApiError::bad_request(format!("could not read the request body: {e}"))),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "could not read the request body: {e}"
+        ))),
     }
 }
 
@@ -164,7 +167,10 @@ async fn process(
     // Admission: a bounded number of requests may wait for a slot; beyond
     // that the client is told to come back rather than piling up latency.
     let Ok(_admitted) = state.admission.clone().try_acquire_owned() else {
-        state.metrics.rejected_saturated.fetch_add(1, Ordering::Relaxed);
+        state
+            .metrics
+            .rejected_saturated
+            .fetch_add(1, Ordering::Relaxed);
         let retry = state.config.server.retry_after_seconds.to_string();
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -173,9 +179,15 @@ async fn process(
         )
         .with_header(header::RETRY_AFTER, &retry));
     };
-    state.metrics.validations_queued.fetch_add(1, Ordering::Relaxed);
+    state
+        .metrics
+        .validations_queued
+        .fetch_add(1, Ordering::Relaxed);
     let slot = state.workers.clone().acquire_owned().await;
-    state.metrics.validations_queued.fetch_sub(1, Ordering::Relaxed);
+    state
+        .metrics
+        .validations_queued
+        .fetch_sub(1, Ordering::Relaxed);
     let slot = slot.map_err(|_| ApiError::internal())?;
     let queue_time = started.elapsed();
 
@@ -186,9 +198,13 @@ async fn process(
     let done = tokio::task::spawn_blocking(move || {
         let _enter = span.enter();
         let _slot = slot;
-        st.metrics.validations_in_flight.fetch_add(1, Ordering::Relaxed);
+        st.metrics
+            .validations_in_flight
+            .fetch_add(1, Ordering::Relaxed);
         let r = run(&st, &tenant2, &id2, received_micros, &steer, bytes, store);
-        st.metrics.validations_in_flight.fetch_sub(1, Ordering::Relaxed);
+        st.metrics
+            .validations_in_flight
+            .fetch_sub(1, Ordering::Relaxed);
         r
     })
     .await

@@ -155,20 +155,22 @@ impl Default for ValidationConfig {
         ValidationConfig {
             package_dirs: Vec::new(),
             policy: None,
-            contexts: vec![ContextConfig {
-                name: "1.9.4".into(),
-                ig: Some("us.ny.hrsn#1.9.4".into()),
-                extra_packages: vec!["local.shinny.vsac-subset#0.0.1".into()],
-                rules: None,
-                optional: false,
-            },
-            ContextConfig {
-                name: "1.9.4-test".into(),
-                ig: Some("us.ny.hrsn#1.9.4-test".into()),
-                extra_packages: vec!["local.shinny.vsac-subset#0.0.1".into()],
-                rules: None,
-                optional: true,
-            }],
+            contexts: vec![
+                ContextConfig {
+                    name: "1.9.4".into(),
+                    ig: Some("us.ny.hrsn#1.9.4".into()),
+                    extra_packages: vec!["local.shinny.vsac-subset#0.0.1".into()],
+                    rules: None,
+                    optional: false,
+                },
+                ContextConfig {
+                    name: "1.9.4-test".into(),
+                    ig: Some("us.ny.hrsn#1.9.4-test".into()),
+                    extra_packages: vec!["local.shinny.vsac-subset#0.0.1".into()],
+                    rules: None,
+                    optional: true,
+                },
+            ],
             max_depth: None,
         }
     }
@@ -261,7 +263,12 @@ impl Config {
             self.server.mode = match v.as_str() {
                 "gateway" => Mode::Gateway,
                 "white-label" => Mode::WhiteLabel,
-                _ => return Err(ConfigError::Env("SHINNY_MODE", format!("unknown mode {v:?}"))),
+                _ => {
+                    return Err(ConfigError::Env(
+                        "SHINNY_MODE",
+                        format!("unknown mode {v:?}"),
+                    ))
+                }
             };
         }
         if let Some(v) = get("SHINNY_MAX_BODY_BYTES") {

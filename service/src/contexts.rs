@@ -7,7 +7,12 @@ use shinny_engine::{Context, ContextBuilder, ContextSet, PackageInfo};
 use shinny_packages::{PackageCache, PackageRef};
 
 /// The resource types a validation context needs from packages.
-const RESOURCE_TYPES: &[&str] = &["StructureDefinition", "ValueSet", "CodeSystem", "Questionnaire"];
+const RESOURCE_TYPES: &[&str] = &[
+    "StructureDefinition",
+    "ValueSet",
+    "CodeSystem",
+    "Questionnaire",
+];
 
 /// The loaded contexts: all of them as one [`ContextSet`] (chosen by
 /// `meta.profile`), and each by the name clients pass in
@@ -85,10 +90,7 @@ pub fn load_one(cache: &PackageCache, c: &ContextConfig) -> Result<Context, Stri
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         return Context::from_artifact(&bytes).map_err(|e| format!("{}: {e}", path.display()));
     }
-    let ig = c
-        .ig
-        .as_deref()
-        .ok_or("neither `ig` nor `rules` is set")?;
+    let ig = c.ig.as_deref().ok_or("neither `ig` nor `rules` is set")?;
     compile(cache, ig, &c.extra_packages)
 }
 

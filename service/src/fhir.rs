@@ -117,7 +117,12 @@ impl IntoResponse for ApiError {
 /// True when a `Content-Type` value is FHIR JSON or plain JSON (parameters
 /// such as `charset` or `fhirVersion` are allowed).
 pub fn is_json_content_type(v: &str) -> bool {
-    let essence = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = v
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == FHIR_JSON || essence == "application/json" || essence == "application/json+fhir"
 }
 
@@ -128,7 +133,9 @@ mod tests {
     #[test]
     fn content_types() {
         assert!(is_json_content_type("application/fhir+json"));
-        assert!(is_json_content_type("Application/FHIR+JSON; fhirVersion=4.0"));
+        assert!(is_json_content_type(
+            "Application/FHIR+JSON; fhirVersion=4.0"
+        ));
         assert!(is_json_content_type("application/json; charset=utf-8"));
         assert!(!is_json_content_type("application/xml"));
         assert!(!is_json_content_type("text/plain"));

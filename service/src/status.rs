@@ -95,9 +95,8 @@ pub async fn list(
                     })?
             }
             "cursor" => {
-                q.after = Some(
-                    decode_cursor(v).ok_or_else(|| ApiError::bad_request("invalid cursor"))?,
-                )
+                q.after =
+                    Some(decode_cursor(v).ok_or_else(|| ApiError::bad_request("invalid cursor"))?)
             }
             other => {
                 return Err(ApiError::bad_request(format!(

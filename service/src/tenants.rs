@@ -87,7 +87,10 @@ fn digest_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 fn host_name(h: &str) -> String {
     let h = h.trim();
     let without_port = if h.starts_with('[') {
-        h.split(']').next().map(|s| format!("{s}]")).unwrap_or_default()
+        h.split(']')
+            .next()
+            .map(|s| format!("{s}]"))
+            .unwrap_or_default()
     } else {
         h.rsplit_once(':')
             .map(|(a, _)| a.to_string())
@@ -251,7 +254,10 @@ mod tests {
     #[test]
     fn white_label_mode() {
         let t = tenants(Mode::WhiteLabel);
-        let ok = t.authenticate(&headers(&[("host", "b.example:8080"), ("x-api-key", "key-b")]));
+        let ok = t.authenticate(&headers(&[
+            ("host", "b.example:8080"),
+            ("x-api-key", "key-b"),
+        ]));
         assert_eq!(ok.unwrap().name, "B");
         assert!(t
             .authenticate(&headers(&[("host", "c.example"), ("x-api-key", "key-b")]))

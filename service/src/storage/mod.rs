@@ -286,7 +286,10 @@ mod tests {
     fn times_and_cursors() {
         let t = parse_rfc3339("2026-01-02T03:04:05.123456Z").unwrap();
         assert_eq!(rfc3339(t), "2026-01-02T03:04:05.123456Z");
-        assert_eq!(parse_rfc3339("2026-01-02T04:04:05+01:00").unwrap() / 1000000, t / 1000000);
+        assert_eq!(
+            parse_rfc3339("2026-01-02T04:04:05+01:00").unwrap() / 1000000,
+            t / 1000000
+        );
         let c = (t, "abc-def".to_string());
         assert_eq!(decode_cursor(&encode_cursor(&c)), Some(c));
         assert_eq!(decode_cursor("x.y"), None);

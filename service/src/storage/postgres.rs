@@ -142,7 +142,10 @@ fn migrate(c: &mut Client) -> StoreResult<()> {
     )
     .map_err(db)?;
     let current: i64 = tx
-        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
         .map_err(db)?
         .get(0);
     for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
@@ -199,7 +202,11 @@ impl Store for PgStore {
         let payload_gz = compress(&i.payload);
         let full_gz = compress_json(&i.full_outcome);
         let reported_gz = compress_json(&i.reported_outcome);
-        let state = i.states.last().map(|s| s.state.as_str()).unwrap_or("received");
+        let state = i
+            .states
+            .last()
+            .map(|s| s.state.as_str())
+            .unwrap_or("received");
         self.with_client(|c| {
             let mut tx = c.transaction().map_err(db)?;
             let s = &i.summary;
@@ -345,9 +352,11 @@ impl Store for PgStore {
 
     fn schema_version(&self) -> StoreResult<i64> {
         self.with_client(|c| {
-            Ok(c.query_one("SELECT MAX(version) FROM schema_migrations", &[])
-                .map_err(db)?
-                .get(0))
+            Ok(
+                c.query_one("SELECT MAX(version) FROM schema_migrations", &[])
+                    .map_err(db)?
+                    .get(0),
+            )
         })
     }
 }

@@ -184,10 +184,7 @@ impl Store for SqliteStore {
     }
 
     fn ping(&self) -> StoreResult<()> {
-        self.with_reader(|c| {
-            c.query_row("SELECT 1", [], |_| Ok(()))
-                .map_err(db)
-        })
+        self.with_reader(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db))
     }
 
     fn record(&self, i: &NewInteraction) -> StoreResult<()> {
@@ -195,7 +192,11 @@ impl Store for SqliteStore {
         let payload_gz = compress(&i.payload);
         let full_gz = compress_json(&i.full_outcome);
         let reported_gz = compress_json(&i.reported_outcome);
-        let state = i.states.last().map(|s| s.state.as_str()).unwrap_or("received");
+        let state = i
+            .states
+            .last()
+            .map(|s| s.state.as_str())
+            .unwrap_or("received");
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction().map_err(db)?;
         let s = &i.summary;
@@ -235,8 +236,15 @@ impl Store for SqliteStore {
                 )
                 .map_err(db)?;
             for (seq, c) in i.states.iter().enumerate() {
-                st.execute(params![i.tenant_id, i.id, seq as i64, c.state, c.at_micros, c.detail])
-                    .map_err(db)?;
+                st.execute(params![
+                    i.tenant_id,
+                    i.id,
+                    seq as i64,
+                    c.state,
+                    c.at_micros,
+                    c.detail
+                ])
+                .map_err(db)?;
             }
         }
         tx.commit().map_err(db)
@@ -336,9 +344,9 @@ impl Store for SqliteStore {
                 .map_err(db)?;
             let next = if items.len() > limit {
                 items.truncate(limit);
-                items.last().and_then(|r| {
-                    super::parse_rfc3339(&r.received_at).map(|t| (t, r.id.clone()))
-                })
+                items
+                    .last()
+                    .and_then(|r| super::parse_rfc3339(&r.received_at).map(|t| (t, r.id.clone())))
             } else {
                 None
             };
@@ -348,8 +356,10 @@ impl Store for SqliteStore {
 
     fn schema_version(&self) -> StoreResult<i64> {
         self.with_reader(|c| {
-            c.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))
-                .map_err(db)
+            c.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                r.get(0)
+            })
+            .map_err(db)
         })
     }
 }
