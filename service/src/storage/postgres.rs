@@ -132,6 +132,18 @@ impl PgStore {
     }
 }
 
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // A synchronous client closes its connection with a `block_on` of
+        // its own, which panics on a thread that drives an async runtime
+        // (where the service's state is dropped): close them elsewhere.
+        let clients = std::mem::take(self.pool.get_mut().unwrap_or_else(|p| p.into_inner()));
+        if !clients.is_empty() {
+            let _ = std::thread::spawn(move || drop(clients)).join();
+        }
+    }
+}
+
 fn migrate(c: &mut Client) -> StoreResult<()> {
     let mut tx = c.transaction().map_err(db)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
