@@ -146,10 +146,18 @@ impl Server {
         self.task.await.unwrap_or(Ok(()))
     }
 
-    /// Waits until the server ends (never, unless it fails).
-    pub async fn wait(self) -> std::io::Result<()> {
-        let _keep = self.shutdown;
-        self.task.await.unwrap_or(Ok(()))
+    /// Serves until `signal` completes, then shuts down gracefully
+    /// (in-flight requests finish); returns early if the server fails.
+    pub async fn run_until(
+        mut self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        tokio::select! {
+            r = &mut self.task => return r.unwrap_or(Ok(())),
+            _ = signal => {}
+        }
+        tracing::info!("shutting down");
+        self.stop().await
     }
 }
 

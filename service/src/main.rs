@@ -63,21 +63,37 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        tokio::select! {
-            r = server_wait(server) => match r {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => { eprintln!("shinny-service: {e}"); ExitCode::FAILURE }
-            },
-            _ = tokio::signal::ctrl_c() => {
-                tracing::info!("interrupted; stopping");
-                ExitCode::SUCCESS
+        match server.run_until(shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("shinny-service: {e}");
+                ExitCode::FAILURE
             }
         }
     })
 }
 
-async fn server_wait(s: shinny_service::Server) -> std::io::Result<()> {
-    s.wait().await
+/// Ctrl-C or SIGTERM (what container runtimes send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn init_logging() {
@@ -85,7 +101,8 @@ fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if std::env::var("SHINNY_LOG_JSON").is_ok_and(|v| v == "1") {
         builder.json().init();
     } else {
