@@ -566,6 +566,42 @@ fn concurrent_clients(db: Db) {
     assert_eq!(list_all(&s, true, "").len(), 6 * 3);
 }
 
+/// The global policy applies to responses; a tenant's own policy
+/// overrides it; storage keeps the full diagnostics either way.
+#[test]
+fn policies() {
+    let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ig/policies");
+    let s = TestServer::start_with(Mode::Gateway, Db::Sqlite, |c| {
+        c.validation.policy = Some(policies.join("java-hub-threshold.json"));
+        c.tenants[1].policy = Some(policies.join("shinny-downgrade-warnings.json"));
+    })
+    .unwrap();
+    let (_, good) = &example_bundles()[0];
+    let policy_name = |oo: &Value| -> String {
+        let ext = oo["extension"].as_array().unwrap();
+        let p = ext
+            .iter()
+            .find(|e| e["url"] == "http://shinny.org/fhir/StructureDefinition/validation-policy")
+            .unwrap();
+        p["extension"][0]["valueString"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let a = s.as_a("POST", "/Bundle").fhir(good).send();
+    assert_eq!(a.status, 201);
+    let oo = a.json();
+    assert_eq!(policy_name(&oo), "java-hub-threshold");
+    // Nothing at error or above: the single "no issues" issue.
+    assert_eq!(issues(&oo).len(), 1);
+    assert_eq!(issues(&oo)[0]["severity"], "information");
+    let rec = s.as_a("GET", a.header("location").unwrap()).send().json();
+    assert_eq!(rec["validation"]["policyName"], "java-hub-threshold");
+    assert_eq!(rec["validation"]["reported"], 0);
+    let b = s.as_b("POST", "/Bundle/$validate").fhir(good).send().json();
+    assert_eq!(policy_name(&b), "shinny-downgrade-warnings");
+}
+
 /// A large validation runs on a blocking thread: other requests are
 /// answered while it is in flight.
 #[test]
