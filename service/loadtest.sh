@@ -5,6 +5,7 @@
 # and p50/p99 latency for each. Bounded: DURATION seconds per endpoint.
 #
 #   bash service/loadtest.sh            # DURATION=20 CONNECTIONS=16 PORT=18181
+#   STORAGE=postgres PG_URL="$(bash service/ci-postgres.sh | tail -n 1)" bash service/loadtest.sh
 #
 # Targets on a 2-core machine: 1,000 $validate/s and 300 stored
 # submissions/s, p99 under 100 ms. wrk shares the cores with the service,
@@ -24,6 +25,8 @@ cargo build --release -q -p shinny-service --manifest-path "$ROOT/Cargo.toml"
 WORK="$(mktemp -d)"
 KEY="load-test-key-$RANDOM$RANDOM"
 KEY_SHA="$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)"
+PG_LINE=""
+if [ -n "${PG_URL:-}" ]; then PG_LINE="postgres_url = \"$PG_URL\""; fi
 cat > "$WORK/config.toml" <<TOML
 [server]
 listen = "127.0.0.1:$PORT"
@@ -31,8 +34,9 @@ mode = "gateway"
 max_queued = 256
 
 [storage]
-backend = "sqlite"
+backend = "${STORAGE:-sqlite}"
 sqlite_path = "$WORK/shinny.db"
+$PG_LINE
 
 [validation]
 package_dirs = ["$PACKAGES"]
@@ -70,8 +74,12 @@ run() {
         "http://127.0.0.1:$PORT" | grep '^RESULT'
 }
 
+echo "storage: ${STORAGE:-sqlite}"
 echo "bundles: $(ls "$BUNDLE_DIR"/Bundle-*.json | wc -l) from $BUNDLE_DIR; ${DURATION}s each, $CONNECTIONS connections"
 run '/Bundle/$validate'
 run '/Bundle'
 stored="$(curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^shinny_interactions_stored_total/ {print $2}')"
-echo "stored interactions: $stored; database: $(du -h "$WORK/shinny.db" | cut -f1) (+WAL $(du -h "$WORK/shinny.db-wal" 2>/dev/null | cut -f1))"
+echo "stored interactions: $stored"
+if [ -f "$WORK/shinny.db" ]; then
+    echo "database: $(du -h "$WORK/shinny.db" | cut -f1) (+WAL $(du -h "$WORK/shinny.db-wal" 2>/dev/null | cut -f1))"
+fi

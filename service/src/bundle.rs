@@ -134,7 +134,8 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
 struct Done {
     outcome: serde_json::Value,
     validate_time: Duration,
-    store_time: Option<Duration>,
+    /// The interaction to store (`POST /Bundle`).
+    interaction: Option<NewInteraction>,
 }
 
 async fn process(
@@ -213,6 +214,27 @@ async fn process(
         ApiError::internal()
     })??;
 
+    // Stored after the validation slot is released: a slow commit must not
+    // hold back validations. The admission permit still bounds the total.
+    let store_time = match done.interaction {
+        Some(interaction) => {
+            let span = tracing::Span::current();
+            let st = state.clone();
+            Some(
+                tokio::task::spawn_blocking(move || {
+                    let _enter = span.enter();
+                    save(&st, interaction)
+                })
+                .await
+                .map_err(|e| {
+                    tracing::error!("storage task failed: {e}");
+                    ApiError::internal()
+                })??,
+            )
+        }
+        None => None,
+    };
+
     let total = started.elapsed();
     let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1e3);
     let mut timing = format!(
@@ -220,7 +242,7 @@ async fn process(
         ms(queue_time),
         ms(done.validate_time)
     );
-    if let Some(s) = done.store_time {
+    if let Some(s) = store_time {
         timing.push_str(&format!(", store;dur={}", ms(s)));
     }
     timing.push_str(&format!(", total;dur={}", ms(total)));
@@ -242,7 +264,8 @@ async fn process(
     Ok(response)
 }
 
-/// The blocking part: parse, validate, apply the policy, store.
+/// The blocking part: parse, validate, apply the policy, prepare the
+/// interaction record.
 fn run(
     state: &AppState,
     tenant: &Tenant,
@@ -333,11 +356,10 @@ fn run(
         return Ok(Done {
             outcome: reported,
             validate_time,
-            store_time: None,
+            interaction: None,
         });
     }
 
-    let t = Instant::now();
     let interaction = NewInteraction {
         id: id.to_string(),
         tenant_id: tenant.id.clone(),
@@ -367,10 +389,23 @@ fn run(
                     summary.warning
                 )),
             ),
-            StateChange::new("stored", now_micros(), None),
         ],
         summary,
     };
+    Ok(Done {
+        outcome: reported,
+        validate_time,
+        interaction: Some(interaction),
+    })
+}
+
+/// Stores an interaction (on a blocking thread); returns the time taken.
+fn save(state: &AppState, mut interaction: NewInteraction) -> Result<Duration, ApiError> {
+    let t = Instant::now();
+    interaction
+        .states
+        .push(StateChange::new("stored", now_micros(), None));
+    let id = interaction.id.clone();
     match state.store.record(&interaction) {
         Ok(()) => {}
         Err(StoreError::Duplicate(_)) => {
@@ -392,9 +427,5 @@ fn run(
         .interactions_stored
         .fetch_add(1, Ordering::Relaxed);
     tracing::info!(store_ms = store_time.as_secs_f64() * 1e3, "stored");
-    Ok(Done {
-        outcome: reported,
-        validate_time,
-        store_time: Some(store_time),
-    })
+    Ok(store_time)
 }

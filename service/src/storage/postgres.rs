@@ -8,7 +8,7 @@ use super::{
     StoreError, StoreResult, ValidationSummary, SUMMARY_COLUMNS,
 };
 use postgres::{Client, NoTls};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 /// Versioned migrations, applied in order, each once.
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -75,6 +75,10 @@ pub struct PgStore {
     schema: Option<String>,
     max_idle: usize,
     pool: Mutex<Vec<Client>>,
+    /// Connections in use; at most `max_idle`, so the server never sees
+    /// more than the configured pool size from one service.
+    in_use: Mutex<usize>,
+    freed: Condvar,
 }
 
 fn db(e: postgres::Error) -> StoreError {
@@ -95,6 +99,8 @@ impl PgStore {
             schema: schema.map(str::to_string),
             max_idle: pool_size.max(1),
             pool: Mutex::new(Vec::new()),
+            in_use: Mutex::new(0),
+            freed: Condvar::new(),
         };
         let mut c = store.new_client()?;
         migrate(&mut c)?;
@@ -121,6 +127,23 @@ impl PgStore {
     }
 
     fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> StoreResult<T>) -> StoreResult<T> {
+        {
+            let mut n = self.in_use.lock().unwrap_or_else(|p| p.into_inner());
+            while *n >= self.max_idle {
+                n = self.freed.wait(n).unwrap_or_else(|p| p.into_inner());
+            }
+            *n += 1;
+        }
+        let out = self.with_client_unbounded(f);
+        *self.in_use.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        self.freed.notify_one();
+        out
+    }
+
+    fn with_client_unbounded<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut c = match pooled {
             Some(c) if !c.is_closed() => c,
