@@ -46,17 +46,38 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
-/// `GET /Bundle/$status/{id}`.
+/// `GET /Bundle/$status/{id}[?diagnostics=full]`.
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let tenant = state.tenants.authenticate(&headers).map_err(auth_error)?;
+    let Query(params) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let mut full = false;
+    for (k, v) in &params {
+        match (k.as_str(), v.as_str()) {
+            ("diagnostics", "full") => full = true,
+            ("diagnostics", "reported") => full = false,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter {k}={v}; known: diagnostics=full|reported"
+                )))
+            }
+        }
+    }
     let store = state.store.clone();
     let tenant_id = tenant.id.clone();
     let key = id.clone();
-    let rec = blocking(move || store.get(&tenant_id, &key)).await?;
+    let rec = blocking(move || {
+        let mut rec = store.get(&tenant_id, &key)?;
+        if let (Some(r), true) = (rec.as_mut(), full) {
+            r.full_outcome = store.full_outcome(&tenant_id, &key)?;
+        }
+        Ok(rec)
+    })
+    .await?;
     match rec {
         Some(r) => Ok(json_response(StatusCode::OK, &r)),
         None => Err(ApiError::not_found(format!("no interaction {id}"))),

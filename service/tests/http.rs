@@ -291,6 +291,17 @@ fn severity_and_ig_headers(db: Db) {
     assert!(rec["validation"]["error"].as_i64().unwrap() >= 1);
     assert_eq!(rec["validation"]["reported"], 0);
     assert_eq!(rec["request"]["severityLevel"], "fatal");
+    assert!(rec.get("fullOutcome").is_none());
+    // The full diagnostics are kept: the errors the response left out.
+    let loc = r.header("location").unwrap();
+    let rec = s
+        .as_a("GET", &format!("{loc}?diagnostics=full"))
+        .send()
+        .json();
+    assert_eq!(rec["fullOutcome"]["issue"], full["issue"]);
+    s.as_a("GET", &format!("{loc}?diagnostics=all"))
+        .send()
+        .assert_outcome(400);
     s.as_a("POST", "/Bundle/$validate")
         .header("X-TechBD-Validation-Severity-Level", "loud")
         .fhir(&broken)

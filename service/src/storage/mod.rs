@@ -155,6 +155,10 @@ pub struct InteractionRecord {
     /// in single-record reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<serde_json::Value>,
+    /// The full, unfiltered OperationOutcome; only when asked for
+    /// (`?diagnostics=full`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub full_outcome: Option<serde_json::Value>,
     /// Every state change, in order; only in single-record reads.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub states: Vec<StateChange>,

@@ -220,6 +220,7 @@ fn summary_row(r: &postgres::Row) -> InteractionRecord {
             validation_micros: r.get(18),
         },
         outcome: None,
+        full_outcome: None,
         states: Vec::new(),
     }
 }

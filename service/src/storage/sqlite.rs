@@ -174,6 +174,7 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InteractionRecord> {
             validation_micros: r.get(18)?,
         },
         outcome: None,
+        full_outcome: None,
         states: Vec::new(),
     })
 }
