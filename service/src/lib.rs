@@ -11,6 +11,8 @@
 //! (the [`storage::Store`] trait and its backends), [`metrics`], [`fhir`]
 //! (response conventions) and [`app`] (state and startup).
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod bundle;
 pub mod config;
