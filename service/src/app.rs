@@ -87,6 +87,7 @@ fn quickstart_tenant() -> TenantConfig {
         name: "Local".into(),
         hosts: vec!["localhost".into(), "127.0.0.1".into()],
         api_key_sha256: vec![hash_key(&key)],
+        client_cert_sha256: vec![],
         policy: None,
     }
 }
@@ -168,14 +169,25 @@ pub async fn start(state: AppState) -> std::io::Result<Server> {
     let state = Arc::new(state);
     let router = crate::routes::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
-    tracing::info!(%addr, "listening");
+    let task = match &state.config.server.tls {
+        Some(tls) => {
+            let acceptor = crate::tls::acceptor(tls).map_err(std::io::Error::other)?;
+            tokio::spawn(crate::tls::serve(listener, router, acceptor, rx))
+        }
+        None => tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+        }),
+    };
+    let scheme = if state.config.server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(%addr, scheme, "listening");
     Ok(Server {
         addr,
         state,

@@ -9,7 +9,7 @@ use crate::routes::InteractionId;
 use crate::storage::{
     now_micros, NewInteraction, RequestInfo, StateChange, StoreError, ValidationSummary,
 };
-use crate::tenants::{AuthError, Tenant};
+use crate::tenants::{AuthError, ClientCert, Tenant};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -28,22 +28,24 @@ use std::time::{Duration, Instant};
 pub async fn validate(
     State(state): State<Arc<AppState>>,
     Extension(id): Extension<InteractionId>,
+    cert: Option<Extension<ClientCert>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    process(state, id, headers, body, false).await
+    process(state, id, cert.map(|c| c.0), headers, body, false).await
 }
 
 /// `POST /Bundle`: validate and store, unless `X-TechBD-HealthCheck: true`.
 pub async fn submit(
     State(state): State<Arc<AppState>>,
     Extension(id): Extension<InteractionId>,
+    cert: Option<Extension<ClientCert>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let health_check = header_str(&headers, "x-techbd-healthcheck")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    process(state, id, headers, body, !health_check).await
+    process(state, id, cert.map(|c| c.0), headers, body, !health_check).await
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -141,13 +143,17 @@ struct Done {
 async fn process(
     state: Arc<AppState>,
     InteractionId(id): InteractionId,
+    cert: Option<ClientCert>,
     headers: HeaderMap,
     body: Body,
     store: bool,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let received_micros = now_micros();
-    let tenant = state.tenants.authenticate(&headers).map_err(auth_error)?;
+    let tenant = state
+        .tenants
+        .authenticate(&headers, cert)
+        .map_err(auth_error)?;
     tracing::debug!(tenant = %tenant.id, "authenticated");
     match header_str(&headers, "content-type") {
         Some(ct) if is_json_content_type(ct) => {}

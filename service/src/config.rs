@@ -26,11 +26,17 @@
 //! extra_packages = ["local.shinny.vsac-subset#0.0.1"]
 //! # rules = "shinny.rules"           # or a compiled rules artifact
 //!
+//! # [server.tls]                   # HTTPS; client_ca enables mTLS
+//! # cert = "server.pem"
+//! # key = "server.key"
+//! # client_ca = "clients-ca.pem"
+//!
 //! [[tenants]]
 //! id = "healthix"
 //! name = "Healthix"
 //! hosts = ["healthix.fhir.example.org"]
 //! api_key_sha256 = ["<hex SHA-256 of the key>"]
+//! client_cert_sha256 = []            # hex SHA-256 of client certificates (DER)
 //! ```
 
 use serde::Deserialize;
@@ -83,6 +89,23 @@ pub struct ServerConfig {
     pub retry_after_seconds: u64,
     /// Name used in the CapabilityStatement when no tenant brands it.
     pub publisher: String,
+    /// HTTPS, and optionally client certificates; plain HTTP when absent.
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[server.tls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain of the server.
+    pub cert: PathBuf,
+    /// PEM private key of the server.
+    pub key: PathBuf,
+    /// PEM CA certificates that sign client certificates. When set, clients
+    /// may authenticate with a certificate instead of an API key (mTLS);
+    /// clients without one are still accepted and need an API key.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -97,6 +120,7 @@ impl Default for ServerConfig {
             max_queued: 64,
             retry_after_seconds: 1,
             publisher: "shinny".into(),
+            tls: None,
         }
     }
 }
@@ -210,6 +234,11 @@ pub struct TenantConfig {
     /// Hex SHA-256 digests of the tenant's API keys.
     #[serde(default)]
     pub api_key_sha256: Vec<String>,
+    /// Hex SHA-256 fingerprints (of the DER encoding) of client
+    /// certificates that authenticate as this tenant (needs `server.tls`
+    /// with `client_ca`).
+    #[serde(default)]
+    pub client_cert_sha256: Vec<String>,
     /// A diagnostics policy for this tenant, overriding the global one.
     #[serde(default)]
     pub policy: Option<PathBuf>,

@@ -9,7 +9,8 @@
 //! keys), [`routes`] (router, middleware, small endpoints), [`bundle`]
 //! (validate and submit), [`status`] (interaction records), [`storage`]
 //! (the [`storage::Store`] trait and its backends), [`metrics`], [`fhir`]
-//! (response conventions) and [`app`] (state and startup).
+//! (response conventions), [`tls`] (HTTPS and client certificates) and
+//! [`app`] (state and startup).
 
 #![warn(missing_docs)]
 
@@ -23,6 +24,7 @@ pub mod routes;
 pub mod status;
 pub mod storage;
 pub mod tenants;
+pub mod tls;
 
 pub use app::{start, AppState, Server};
 pub use config::Config;

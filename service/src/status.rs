@@ -8,10 +8,12 @@ use crate::fhir::{json_response, ApiError};
 use crate::storage::{
     decode_cursor, encode_cursor, parse_rfc3339, InteractionRecord, ListQuery, StoreResult,
 };
+use crate::tenants::ClientCert;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::Extension;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -51,9 +53,13 @@ pub async fn get_one(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    cert: Option<Extension<ClientCert>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let tenant = state.tenants.authenticate(&headers).map_err(auth_error)?;
+    let tenant = state
+        .tenants
+        .authenticate(&headers, cert.map(|c| c.0))
+        .map_err(auth_error)?;
     let Query(params) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let mut full = false;
     for (k, v) in &params {
@@ -88,9 +94,13 @@ pub async fn get_one(
 pub async fn list(
     State(state): State<Arc<AppState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    cert: Option<Extension<ClientCert>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let tenant = state.tenants.authenticate(&headers).map_err(auth_error)?;
+    let tenant = state
+        .tenants
+        .authenticate(&headers, cert.map(|c| c.0))
+        .map_err(auth_error)?;
     let Query(params) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let mut q = ListQuery {
         limit: DEFAULT_COUNT,

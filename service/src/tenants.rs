@@ -3,8 +3,9 @@
 //! A request names its tenant by the `Host` it was sent to (white-label
 //! mode) or by `X-TechBD-Tenant-ID` (gateway mode), and proves it with an
 //! API key (`Authorization: Bearer KEY` or `X-API-Key: KEY`) whose SHA-256
-//! digest is listed for that tenant. Keys are never stored in clear.
-//! Client-certificate (mTLS) identity is not implemented yet.
+//! digest is listed for that tenant, or with a TLS client certificate
+//! (mTLS) whose SHA-256 fingerprint is listed for that tenant. Keys are
+//! never stored in clear.
 
 use crate::config::{Mode, TenantConfig};
 use axum::http::HeaderMap;
@@ -23,6 +24,8 @@ pub struct Tenant {
     pub hosts: Vec<String>,
     /// SHA-256 digests of the API keys.
     key_digests: Vec<[u8; 32]>,
+    /// SHA-256 fingerprints of client certificates.
+    cert_digests: Vec<[u8; 32]>,
     /// The tenant's own policy, if any.
     pub policy: Option<Arc<Policy>>,
 }
@@ -57,6 +60,11 @@ pub struct Tenants {
     mode: Mode,
     tenants: Vec<Arc<Tenant>>,
 }
+
+/// The SHA-256 fingerprint of the client certificate the TLS connection
+/// presented (DER), put in request extensions by the TLS listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientCert(pub [u8; 32]);
 
 /// Hex SHA-256 of a key, as written in the configuration.
 pub fn hash_key(key: &str) -> String {
@@ -120,6 +128,18 @@ impl Tenants {
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            let cert_digests = c
+                .client_cert_sha256
+                .iter()
+                .map(|h| {
+                    parse_hex32(&h.replace(':', "")).ok_or_else(|| {
+                        format!(
+                            "tenant {}: client_cert_sha256 {h:?} is not 64 hex digits",
+                            c.id
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let policy = match &c.policy {
                 Some(p) => Some(Arc::new(
                     load_policy(p).map_err(|e| format!("tenant {}: {e}", c.id))?,
@@ -131,6 +151,7 @@ impl Tenants {
                 name: c.name.clone(),
                 hosts: c.hosts.iter().map(|h| host_name(h)).collect(),
                 key_digests,
+                cert_digests,
                 policy,
             }));
         }
@@ -178,9 +199,20 @@ impl Tenants {
         }
     }
 
-    /// Identifies the tenant and checks its API key.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<Tenant>, AuthError> {
+    /// Identifies the tenant and checks its credentials: the client
+    /// certificate of the connection if it is one of the tenant's, else
+    /// the API key.
+    pub fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        cert: Option<ClientCert>,
+    ) -> Result<Arc<Tenant>, AuthError> {
         let tenant = self.identify(headers)?;
+        if let Some(ClientCert(d)) = cert {
+            if tenant.cert_digests.iter().any(|c| digest_eq(c, &d)) {
+                return Ok(tenant);
+            }
+        }
         let key = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -202,6 +234,12 @@ impl Tenants {
 mod tests {
     use super::*;
 
+    impl Tenants {
+        fn authenticate_key(&self, h: &HeaderMap) -> Result<Arc<Tenant>, AuthError> {
+            self.authenticate(h, None)
+        }
+    }
+
     fn tenants(mode: Mode) -> Tenants {
         let cfg = vec![
             TenantConfig {
@@ -209,6 +247,7 @@ mod tests {
                 name: "A".into(),
                 hosts: vec!["a.example".into()],
                 api_key_sha256: vec![hash_key("key-a")],
+                client_cert_sha256: vec!["07".repeat(32)],
                 policy: None,
             },
             TenantConfig {
@@ -216,6 +255,7 @@ mod tests {
                 name: "B".into(),
                 hosts: vec!["B.example".into()],
                 api_key_sha256: vec![hash_key("key-b")],
+                client_cert_sha256: vec![],
                 policy: None,
             },
         ];
@@ -233,20 +273,20 @@ mod tests {
     #[test]
     fn gateway_mode() {
         let t = tenants(Mode::Gateway);
-        let ok = t.authenticate(&headers(&[
+        let ok = t.authenticate_key(&headers(&[
             ("x-techbd-tenant-id", "b"),
             ("authorization", "Bearer key-b"),
         ]));
         assert_eq!(ok.unwrap().id, "b");
-        let wrong = t.authenticate(&headers(&[
+        let wrong = t.authenticate_key(&headers(&[
             ("x-techbd-tenant-id", "a"),
             ("x-api-key", "key-b"),
         ]));
         assert_eq!(wrong.unwrap_err(), AuthError::BadCredentials);
-        let none = t.authenticate(&headers(&[("x-techbd-tenant-id", "a")]));
+        let none = t.authenticate_key(&headers(&[("x-techbd-tenant-id", "a")]));
         assert_eq!(none.unwrap_err(), AuthError::NoCredentials);
         assert!(matches!(
-            t.authenticate(&headers(&[("x-api-key", "key-a")])),
+            t.authenticate_key(&headers(&[("x-api-key", "key-a")])),
             Err(AuthError::NoTenant(_))
         ));
     }
@@ -254,13 +294,30 @@ mod tests {
     #[test]
     fn white_label_mode() {
         let t = tenants(Mode::WhiteLabel);
-        let ok = t.authenticate(&headers(&[
+        // A's certificate authenticates on A's host only, without a key.
+        let cert = Some(ClientCert([7u8; 32]));
+        assert_eq!(
+            t.authenticate(&headers(&[("host", "a.example")]), cert)
+                .unwrap()
+                .id,
+            "a"
+        );
+        assert!(t
+            .authenticate(&headers(&[("host", "b.example")]), cert)
+            .is_err());
+        assert!(t
+            .authenticate(
+                &headers(&[("host", "a.example")]),
+                Some(ClientCert([8u8; 32]))
+            )
+            .is_err());
+        let ok = t.authenticate_key(&headers(&[
             ("host", "b.example:8080"),
             ("x-api-key", "key-b"),
         ]));
         assert_eq!(ok.unwrap().name, "B");
         assert!(t
-            .authenticate(&headers(&[("host", "c.example"), ("x-api-key", "key-b")]))
+            .authenticate_key(&headers(&[("host", "c.example"), ("x-api-key", "key-b")]))
             .is_err());
     }
 
@@ -271,6 +328,7 @@ mod tests {
             name: "A".into(),
             hosts: vec![],
             api_key_sha256: vec!["zz".into()],
+            client_cert_sha256: vec![],
             policy: None,
         }];
         assert!(Tenants::new(Mode::Gateway, &cfg, |_| Err("no".into())).is_err());

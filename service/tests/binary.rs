@@ -52,17 +52,29 @@ api_key_sha256 = ["{hash}"]
         ),
     )
     .unwrap();
-    let mut child = bin()
-        .args(["--config", config.to_str().unwrap()])
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    /// Kills the server however the test ends.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Kill(
+        bin()
+            .args(["--config", config.to_str().unwrap()])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
     let addr = loop {
         let line = lines.next().expect("listening line").unwrap();
         if let Some(rest) = line.split("addr=").nth(1) {
-            break rest.trim().to_string();
+            break rest.split_whitespace().next().unwrap().to_string();
         }
     };
     let addr: std::net::SocketAddr = addr.parse().unwrap();
@@ -73,8 +85,7 @@ api_key_sha256 = ["{hash}"]
         s.read_to_string(&mut out)?;
         Ok(out)
     });
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     let response = ok.unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("\"ok\""));

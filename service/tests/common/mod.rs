@@ -150,6 +150,7 @@ impl TestServer {
                 name: "Alpha QE".into(),
                 hosts: vec!["a.example".into()],
                 api_key_sha256: vec![hash_key(KEY_A)],
+                client_cert_sha256: vec![],
                 policy: None,
             },
             TenantConfig {
@@ -157,6 +158,7 @@ impl TestServer {
                 name: "Beta QE".into(),
                 hosts: vec!["b.example".into()],
                 api_key_sha256: vec![hash_key(KEY_B)],
+                client_cert_sha256: vec![],
                 policy: None,
             },
         ];
@@ -303,6 +305,21 @@ impl Req {
         self
     }
 
+    /// Sends and returns the raw bytes received (empty when none).
+    pub fn send_raw(self) -> Vec<u8> {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let head = format!(
+            "{} {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            self.method, self.path
+        );
+        let _ = s.write_all(head.as_bytes());
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw);
+        raw
+    }
+
     pub fn send(self) -> Resp {
         let mut s = TcpStream::connect(self.addr).unwrap();
         s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
@@ -331,7 +348,7 @@ impl Req {
     }
 }
 
-fn parse_response(raw: &[u8]) -> Resp {
+pub fn parse_response(raw: &[u8]) -> Resp {
     let end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
