@@ -47,7 +47,10 @@ pub fn example_bundles() -> Vec<(String, Vec<u8>)> {
 pub fn artifacts() -> &'static (PathBuf, PathBuf) {
     static ARTIFACTS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     ARTIFACTS.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("shinny-service-test-{}", std::process::id()));
+        // In the target folder, one pair per test binary, rewritten each run.
+        let exe = std::env::current_exe().unwrap();
+        let stem = exe.file_stem().unwrap().to_string_lossy().to_string();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("shinny-service-rules");
         std::fs::create_dir_all(&dir).unwrap();
         let cache = PackageCache::new(vec![packages()]);
         let extra = vec!["local.shinny.vsac-subset#0.0.1".to_string()];
@@ -57,8 +60,10 @@ pub fn artifacts() -> &'static (PathBuf, PathBuf) {
             ("us.ny.hrsn#1.9.4-test", "test.rules"),
         ] {
             let ctx = shinny_service::contexts::compile(&cache, ig, &extra).unwrap();
-            let path = dir.join(file);
-            std::fs::write(&path, ctx.to_artifact()).unwrap();
+            let path = dir.join(format!("{stem}-{file}"));
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            std::fs::write(&tmp, ctx.to_artifact()).unwrap();
+            std::fs::rename(&tmp, &path).unwrap();
             paths.push(path);
         }
         (paths[0].clone(), paths[1].clone())
