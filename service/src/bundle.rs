@@ -169,10 +169,9 @@ async fn process(
         }
     }
     let steer = steering(&state, &headers)?;
-    let bytes = read_body(&state, &headers, body).await?;
-
-    // Admission: a bounded number of requests may wait for a slot; beyond
-    // that the client is told to come back rather than piling up latency.
+    // Admission: a bounded number of requests may be read and wait for a
+    // slot (which also bounds the memory held by bodies); beyond that the
+    // client is told to come back rather than piling up latency.
     let Ok(_admitted) = state.admission.clone().try_acquire_owned() else {
         state
             .metrics
@@ -186,6 +185,8 @@ async fn process(
         )
         .with_header(header::RETRY_AFTER, &retry));
     };
+    let bytes = read_body(&state, &headers, body).await?;
+
     state
         .metrics
         .validations_queued

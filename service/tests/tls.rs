@@ -77,13 +77,39 @@ fn send(
     );
     tls.write_all(request.as_bytes())
         .map_err(|e| e.to_string())?;
-    tls.write_all(body).map_err(|e| e.to_string())?;
+    // The server may answer (401) and close before reading the body.
+    let _ = tls.write_all(body);
+    // Read without writing: after a failed body write (the server answered
+    // early), rustls still holds unsent data that must not be flushed.
     let mut raw = Vec::new();
-    match tls.read_to_end(&mut raw) {
-        Ok(_) => {}
-        // Servers may close without close_notify after the response.
-        Err(e) if !raw.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => {}
-        Err(e) => return Err(e.to_string()),
+    let mut buf = [0u8; 16384];
+    loop {
+        match tls.conn.reader().read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                raw.extend_from_slice(&buf[..n]);
+                continue;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => break,
+        }
+        match tls.conn.read_tls(&mut tls.sock) {
+            Ok(0) => break,
+            Ok(_) => {
+                if let Err(e) = tls.conn.process_new_packets() {
+                    if raw.is_empty() {
+                        return Err(e.to_string());
+                    }
+                    break;
+                }
+            }
+            Err(e) => {
+                if raw.is_empty() {
+                    return Err(e.to_string());
+                }
+                break;
+            }
+        }
     }
     if raw.is_empty() {
         return Err("no response".into());
