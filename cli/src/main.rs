@@ -61,6 +61,11 @@ pub struct ContextArgs {
     /// (repeatable), added to every context.
     #[arg(long = "definitions", value_name = "FILE|DIR")]
     pub definitions: Vec<PathBuf>,
+    /// A licensed code list, `SYSTEM=FILE`: one code per line (optionally
+    /// `code<TAB>display`), so that codes of that system (LOINC, SNOMED CT,
+    /// ...) are checked instead of reported as not checked (repeatable).
+    #[arg(long = "code-list", value_name = "SYSTEM=FILE")]
+    pub code_lists: Vec<String>,
     /// Do not read or write the compiled-context cache (~/.cache/shinny).
     #[arg(long)]
     pub no_cache: bool,

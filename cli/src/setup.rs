@@ -24,8 +24,9 @@ pub fn load_contexts(args: &ContextArgs) -> Result<Vec<Loaded>, Failure> {
         args.igs.clone()
     };
     let definitions = read_definitions(&args.definitions)?;
+    let code_lists = read_code_lists(&args.code_lists)?;
     igs.iter()
-        .map(|ig| load_one(&cache, ig, &known, &definitions, args.no_cache))
+        .map(|ig| load_one(&cache, ig, &known, &definitions, &code_lists, args.no_cache))
         .collect()
 }
 
@@ -76,10 +77,11 @@ fn load_one(
     ig: &str,
     known: &KnownContexts,
     definitions: &[(String, Vec<u8>)],
+    code_lists: &[(String, String)],
     no_cache: bool,
 ) -> Result<Loaded, Failure> {
     let resolution = resolve_ig(cache, ig, known)?;
-    let key = cache_key(&resolution, definitions);
+    let key = cache_key(&resolution, definitions, code_lists);
     let cache_file = (!no_cache)
         .then(|| artifact_cache_dir().map(|d| d.join(format!("{key:016x}.rules"))))
         .flatten();
@@ -94,7 +96,7 @@ fn load_one(
             }
         }
     }
-    let context = build_context(&resolution, known, definitions)?;
+    let context = build_context(&resolution, known, definitions, code_lists)?;
     if let Some(file) = &cache_file {
         // Best effort: a cache that cannot be written only costs time.
         let _ = write_atomically(file, &context.to_artifact());
@@ -108,7 +110,11 @@ fn load_one(
 
 /// FNV-1a over what identifies the compiled result: engine format, the
 /// packages (manifest, file list and sizes) and the definitions' bytes.
-fn cache_key(res: &Resolution, definitions: &[(String, Vec<u8>)]) -> u64 {
+fn cache_key(
+    res: &Resolution,
+    definitions: &[(String, Vec<u8>)],
+    code_lists: &[(String, String)],
+) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
     let mut feed = |bytes: &[u8]| {
         for b in bytes {
@@ -144,6 +150,10 @@ fn cache_key(res: &Resolution, definitions: &[(String, Vec<u8>)]) -> u64 {
         feed(m.id.as_bytes());
         feed(m.version.as_bytes());
     }
+    for (system, text) in code_lists {
+        feed(system.as_bytes());
+        feed(text.as_bytes());
+    }
     for (name, bytes) in definitions {
         feed(name.as_bytes());
         feed(bytes);
@@ -171,6 +181,20 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+/// Reads `--code-list SYSTEM=FILE` arguments.
+fn read_code_lists(args: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    args.iter()
+        .map(|a| {
+            let (system, file) = a
+                .split_once('=')
+                .ok_or_else(|| Failure(format!("--code-list {a}: expected SYSTEM=FILE")))?;
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| Failure(format!("--code-list {file}: {e}")))?;
+            Ok((system.to_string(), text))
+        })
+        .collect()
 }
 
 /// Reads `--definitions` files and folders (recursively, `*.json`).

@@ -530,3 +530,77 @@ fn stats_report_invariant_counts() {
         stdout(&o)
     );
 }
+
+#[test]
+fn code_lists_turn_not_checked_into_checked() {
+    let d = scratch("codelist");
+    let b = example(BUNDLE);
+    let issues_at = |o: &Output, expr: &str| -> Vec<(String, String)> {
+        let line: serde_json::Value =
+            serde_json::from_str(stdout(o).lines().next().unwrap()).unwrap();
+        line["outcome"]["issue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| {
+                i["expression"][0]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with(expr))
+            })
+            .map(|i| {
+                let id = i["extension"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find_map(|e| e["valueString"].as_str())
+                    .unwrap()
+                    .to_string();
+                (i["severity"].as_str().unwrap().to_string(), id)
+            })
+            .collect()
+    };
+    let obs7 = "Bundle.entry[7].resource.ofType(Observation).code.coding[0]";
+    let obs8 = "Bundle.entry[8].resource.ofType(Observation).code.coding[0]";
+    let o = run(&["validate", "--format", "ndjson", b.to_str().unwrap()], &d);
+    assert!(issues_at(&o, obs8).contains(&("information".into(), "CODE_NOT_CHECKED".into())));
+    // A LOINC list without 100698-0: entry 8's code is now checked, entry 7's
+    // is an error.
+    let list = d.join("loinc.txt");
+    std::fs::write(&list, "71802-3\tHousing status\n96778-6\n").unwrap();
+    let arg = format!("http://loinc.org={}", list.display());
+    let o = run(
+        &[
+            "validate",
+            "--code-list",
+            &arg,
+            "--format",
+            "ndjson",
+            b.to_str().unwrap(),
+        ],
+        &d,
+    );
+    assert!(
+        !issues_at(&o, obs8)
+            .iter()
+            .any(|(_, id)| id == "CODE_NOT_CHECKED"),
+        "{:?}",
+        issues_at(&o, obs8)
+    );
+    let at7 = issues_at(&o, obs7);
+    assert!(
+        at7.iter()
+            .any(|(s, id)| s == "error" && id.starts_with("CODE_")),
+        "{at7:?}"
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let o = run(
+        &[
+            "validate",
+            "--code-list",
+            "no-equals-sign",
+            b.to_str().unwrap(),
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -117,10 +117,14 @@ pub fn resolve_ig(
 
 /// Compiles a resolved IG (and extra definition files, as `(name, bytes)`)
 /// into a context; missing packages are recorded in its load report.
+/// `code_lists` are `(code system URL, text)` pairs: one code per line
+/// (optionally `code<TAB>display`), for licensed code systems (LOINC,
+/// SNOMED CT, ...) that are then checked instead of "not checked".
 pub fn build_context(
     resolution: &Resolution,
     known: &KnownContexts,
     definitions: &[(String, Vec<u8>)],
+    code_lists: &[(String, String)],
 ) -> Result<Context, IgError> {
     let types: Vec<&str> = known.resource_types.iter().map(String::as_str).collect();
     let mut b = ContextBuilder::new();
@@ -158,6 +162,9 @@ pub fn build_context(
     if !definitions.is_empty() {
         b.add_definitions("--definitions", definitions.to_vec());
     }
+    for (system, text) in code_lists {
+        b.add_code_list(system, text);
+    }
     Ok(b.build())
 }
 
@@ -166,7 +173,7 @@ pub fn build_context(
 pub fn load_ig(cache: &PackageCache, ig: &str) -> Result<Context, IgError> {
     let known = KnownContexts::builtin();
     let resolution = resolve_ig(cache, ig, &known)?;
-    build_context(&resolution, &known, &[])
+    build_context(&resolution, &known, &[], &[])
 }
 
 #[cfg(test)]
