@@ -10,6 +10,7 @@
 //! keeps it buildable for `wasm32-unknown-unknown`.
 
 pub mod fhirpath;
+mod fxhash;
 pub mod json;
 pub mod messages;
 pub mod model;

@@ -2,8 +2,8 @@
 //! StructureDefinition snapshots.
 
 use super::value::TypeName;
+use crate::fxhash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// What an element of a type declares.
