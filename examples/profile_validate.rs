@@ -4,8 +4,18 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
-    let ctx = shinny_suite::r4_context();
-    let dir = shinny_suite::shared_dir().join("corpus/synthea-r4");
+    // `shinny` as the second argument: the SHIN-NY example bundles instead.
+    let shinny = std::env::args().nth(2).as_deref() == Some("shinny");
+    let ctx = if shinny {
+        shinny_suite::shinny_context()
+    } else {
+        shinny_suite::r4_context()
+    };
+    let dir = if shinny {
+        shinny_suite::package_cache().join("us.ny.hrsn#1.9.4/package/example")
+    } else {
+        shinny_suite::shared_dir().join("corpus/synthea-r4")
+    };
     let files: Vec<Vec<u8>> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| std::fs::read(e.unwrap().path()).unwrap())
@@ -15,7 +25,11 @@ fn main() {
     let mut issues = 0;
     for _ in 0..n {
         for f in &files {
-            issues += ctx.validate_bytes(f, &Default::default()).issues.len();
+            let opts = shinny_engine::ValidationOptions {
+                skip_invariants: true,
+                ..Default::default()
+            };
+            issues += ctx.validate_bytes(f, &opts).issues.len();
         }
     }
     let secs = t.elapsed().as_secs_f64();
