@@ -186,3 +186,56 @@ fn one_context_validates_from_many_threads() {
     // gender: an array, and "x" is no administrative gender; foo: unknown.
     assert_eq!(expected.last().unwrap().error_count(), 3);
 }
+
+/// The examples of the SHIN-NY dependencies that ship some: SDOH Clinical
+/// Care (all valid) and US Core 3.1.1 (four hand-checked defects).
+#[test]
+fn dependency_examples() {
+    let set = shinny_set();
+    let validate = |b: &[u8]| -> Vec<(Severity, String)> {
+        set.validate_bytes(b, &ValidationOptions::default())
+            .issues
+            .into_iter()
+            .map(|i| (i.severity, i.message_id))
+            .collect()
+    };
+    let examples = |pkg: &str| -> Vec<std::path::PathBuf> {
+        json_files(
+            &shinny_suite::package_cache()
+                .join(pkg)
+                .join("package/example"),
+        )
+        .into_iter()
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect()
+    };
+    let sdoh = examples("hl7.fhir.us.sdoh-clinicalcare#2.2.0");
+    assert_eq!(sdoh.len(), 59);
+    let errs = errors_by_file(&sdoh, validate);
+    assert!(errs.is_empty(), "{errs:#?}");
+
+    let us_core = examples("hl7.fhir.us.core#3.1.1");
+    assert_eq!(us_core.len(), 84);
+    let errs = errors_by_file(&us_core, validate);
+    // Each checked by hand against the files.
+    let known: BTreeMap<String, Vec<String>> = [
+        // entry[2].fullUrl ends with Endpoint/Endpoint-71, the id is 71.
+        (
+            "Bundle-66c8856b-ba11-4876-8aa8-467aad8c11a2.json",
+            "BUNDLE_FULLURL_MISMATCH",
+        ),
+        // entry[1].fullUrl is the relative '/Medication/uscore-med2'.
+        ("Bundle-uscore-mo3.json", "BUNDLE_FULLURL_INVALID"),
+        // presentedForm[0].hash 'EQH/..AgME' is not base64.
+        (
+            "DiagnosticReport-cardiology-report.json",
+            "PRIMITIVE_FORMAT",
+        ),
+        // 'L/min' is not in the required ucum-vitals-common value set.
+        ("Observation-satO2-fiO2.json", "CODE_NOT_IN_VALUESET"),
+    ]
+    .into_iter()
+    .map(|(f, id)| (f.to_string(), vec![id.to_string()]))
+    .collect();
+    assert_eq!(errs, known);
+}
