@@ -230,10 +230,6 @@ impl ContextBuilder {
         let terminology = terminology.build();
 
         report.unresolved = refs.unresolved(&by_url, &value_sets, &code_systems);
-        let mut value_sets: Vec<String> = value_sets.into_iter().collect();
-        value_sets.sort_unstable();
-        let mut code_systems: Vec<String> = code_systems.into_iter().collect();
-        code_systems.sort_unstable();
 
         let context = Context {
             structures,
@@ -245,8 +241,6 @@ impl ContextBuilder {
             fhirpath_model: std::sync::Arc::new(fhirpath_model),
             compiled: Default::default(),
             questionnaires,
-            value_sets,
-            code_systems,
             terminology,
             report,
         };

@@ -247,10 +247,6 @@ pub struct Context {
     /// time); not part of the artifact.
     #[serde(skip)]
     pub(crate) compiled: OnceLock<Vec<OnceLock<Result<crate::fhirpath::Expression, String>>>>,
-    /// Canonicals of loaded ValueSets and CodeSystems (content comes with the
-    /// terminology checks).
-    pub(crate) value_sets: Vec<String>,
-    pub(crate) code_systems: Vec<String>,
     /// Expanded value sets and code system contents.
     pub(crate) terminology: Terminology,
     pub(crate) report: LoadReport,
@@ -365,10 +361,7 @@ impl Context {
 
     /// True if the context defines a ValueSet with this canonical.
     pub fn has_value_set(&self, url: &str) -> bool {
-        let url = url.split('|').next().unwrap_or(url);
-        self.value_sets
-            .binary_search_by(|u| u.as_str().cmp(url))
-            .is_ok()
+        self.terminology.value_set_known(url)
     }
 }
 

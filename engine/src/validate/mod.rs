@@ -68,7 +68,7 @@ impl Context {
         w.set_unknown_extensions(options.unknown_extensions);
         w.set_unknown_questionnaire_is_error(options.unknown_questionnaire_is_error);
         w.set_skip_invariants(options.skip_invariants);
-        w.validate_resource(node, None, &options.profiles);
+        w.validate_resource(node, false, &options.profiles);
         let (mut issues, stats) = w.into_parts();
         // The same finding can come from the base pass and a profile pass
         // (worded for each); the first, from the base pass, is kept.

@@ -225,16 +225,11 @@ impl<'a> Walker<'a> {
         });
     }
 
-    /// Validates a resource: base type, then profiles. `at` is `None` for the
-    /// top-level resource; nested resources (entries, contained) are entered
-    /// with the walker's path pointing at their element.
-    pub fn validate_resource(
-        &mut self,
-        node: &'a Node,
-        nested: Option<()>,
-        extra_profiles: &[String],
-    ) {
-        let Some(members) = node.as_object() else {
+    /// Validates a resource: base type, then profiles. `nested` is false for
+    /// the top-level resource; nested resources (entries, contained) are
+    /// entered with the walker's path pointing at their element.
+    pub fn validate_resource(&mut self, node: &'a Node, nested: bool, extra_profiles: &[String]) {
+        if node.as_object().is_none() {
             self.error(
                 IssueType::Structure,
                 msg::RESOURCE_TYPE_MISSING,
@@ -245,7 +240,7 @@ impl<'a> Walker<'a> {
                 node.pos,
             );
             return;
-        };
+        }
         let rt = match node.get("resourceType") {
             Some(Node {
                 value: Value::String(s),
@@ -261,7 +256,6 @@ impl<'a> Walker<'a> {
                 return;
             }
             None => {
-                let _ = members;
                 self.error(
                     IssueType::Structure,
                     msg::RESOURCE_TYPE_MISSING,
@@ -288,7 +282,7 @@ impl<'a> Walker<'a> {
         };
 
         let saved_path = self.path.len();
-        if nested.is_some() {
+        if nested {
             self.path.push_str(&format!(".ofType({rt})"));
         } else {
             self.path.push_str(&rt);
@@ -664,7 +658,7 @@ impl<'a> Walker<'a> {
                 if is_resource {
                     if self.mode == Mode::Base {
                         let saved_mode = self.mode;
-                        self.validate_resource(v, Some(()), &[]);
+                        self.validate_resource(v, true, &[]);
                         self.mode = saved_mode;
                     }
                 } else if is_primitive {
