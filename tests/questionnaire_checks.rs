@@ -57,7 +57,13 @@ fn test_questionnaire() -> Value {
             {"linkId": "meds", "type": "group", "repeats": false, "item": [
                 {"linkId": "med", "type": "string", "repeats": true}]},
             {"linkId": "gender", "type": "choice",
-             "answerValueSet": "http://hl7.org/fhir/ValueSet/administrative-gender"}
+             "answerValueSet": "http://hl7.org/fhir/ValueSet/administrative-gender"},
+            {"linkId": "site", "type": "string", "readOnly": true,
+             "initial": [{"valueString": "main"}]},
+            {"linkId": "score", "type": "integer", "readOnly": true,
+             "initial": [{"valueInteger": 0}],
+             "extension": [{"url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression",
+                            "valueExpression": {"language": "text/fhirpath", "expression": "1 + 1"}}]}
         ]
     })
 }
@@ -218,6 +224,36 @@ fn answer_value_set() {
             "QR_ANSWER_NOT_IN_VALUESET",
             &format!("{q}.item[6].answer[0].value.ofType(Coding)")
         )
+    );
+}
+
+/// readOnly with a static initial value: the answer must keep it (a
+/// warning otherwise); computed items may hold any answer.
+#[test]
+fn read_only() {
+    let readonly_issues = |site: &str, score: i64| {
+        let r = with(|i| {
+            let a = i.as_array_mut().unwrap();
+            a.push(json!({"linkId": "site", "answer": [{"valueString": site}]}));
+            a.push(json!({"linkId": "score", "answer": [{"valueInteger": score}]}));
+        });
+        let text = serde_json::to_vec(&r).unwrap();
+        ctx()
+            .validate_bytes(&text, &ValidationOptions::default())
+            .issues
+            .into_iter()
+            .filter(|i| i.message_id.starts_with("QR_"))
+            .map(|i| (i.severity, i.message_id, i.expression))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(readonly_issues("main", 2), vec![]);
+    assert_eq!(
+        readonly_issues("branch", 7),
+        vec![(
+            Severity::Warning,
+            "QR_READONLY_CHANGED".to_string(),
+            "QuestionnaireResponse.item[6].answer[0].value.ofType(string)".to_string()
+        )]
     );
 }
 

@@ -126,6 +126,9 @@ catalogue! {
     QR_VALUE_RANGE,
     /// An item answered fewer or more times than minOccurs/maxOccurs.
     QR_OCCURS,
+    /// A readOnly item whose answer differs from the Questionnaire's static
+    /// initial value (a respondent cannot change it).
+    QR_READONLY_CHANGED,
     /// An invariant whose FHIRPath could not be compiled or evaluated (the
     /// constraint's own key is the id when it is evaluated and fails).
     INVARIANT_NOT_EVALUATED,

@@ -8,7 +8,7 @@ use super::Context;
 
 const MAGIC: &[u8; 8] = b"SHINNYRG";
 /// Bumped whenever the compiled model changes shape.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Why an artifact could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,15 @@ const EXT_MIN_OCCURS: &str = "http://hl7.org/fhir/StructureDefinition/questionna
 const EXT_MAX_OCCURS: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs";
 const EXT_REGEX: &str = "http://hl7.org/fhir/StructureDefinition/regex";
 const EXT_MAX_DECIMALS: &str = "http://hl7.org/fhir/StructureDefinition/maxDecimalPlaces";
+/// SDC extensions whose FHIRPath sets an item's answer; a readOnly item that
+/// carries one gets its answer from data, not from the static `initial`.
+const EXT_COMPUTED: &[&str] = &[
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-initialExpression",
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression",
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-candidateExpression",
+    "http://hl7.org/fhir/StructureDefinition/cqf-expression",
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-observationLinkPeriod",
+];
 
 /// A compiled Questionnaire.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +71,15 @@ pub struct QItem {
     pub regex: Option<String>,
     /// `maxDecimalPlaces` extension.
     pub max_decimal_places: Option<u32>,
+    /// The static initial answers: `initial[].value[x]` and the
+    /// `answerOption`s marked `initialSelected`.
+    pub initial: Vec<(String, Literal)>,
+    /// The item's answer is computed (SDC initial/calculated expressions),
+    /// so `initial` does not say what a readOnly answer must be.
+    pub computed: bool,
+    /// `regex`, compiled on first use (not part of the artifact).
+    #[serde(skip)]
+    pub regex_compiled: std::sync::OnceLock<Option<regex::Regex>>,
     /// Child items.
     pub items: Vec<QItem>,
 }
@@ -159,6 +177,36 @@ fn item(v: &Value) -> QItem {
             .and_then(Value::as_str)
             .map(str::to_string),
         max_decimal_places: ext_u32(v, EXT_MAX_DECIMALS),
+        initial: initial(v),
+        computed: EXT_COMPUTED.iter().any(|u| extension(v, u).is_some()),
+        regex_compiled: std::sync::OnceLock::new(),
         items: items(v),
+    }
+}
+
+fn initial(v: &Value) -> Vec<(String, Literal)> {
+    let list = |k: &str| v.get(k).and_then(Value::as_array).map(Vec::as_slice);
+    let from_initial = list("initial")
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| choice(i, "value"));
+    let selected = list("answerOption")
+        .unwrap_or_default()
+        .iter()
+        .filter(|o| o.get("initialSelected").and_then(Value::as_bool) == Some(true))
+        .filter_map(|o| choice(o, "value"));
+    from_initial.chain(selected).collect()
+}
+
+impl QItem {
+    /// The compiled `regex` extension; `None` when absent or not a valid
+    /// pattern (the pattern is then not enforced).
+    pub fn regex(&self) -> Option<&regex::Regex> {
+        self.regex_compiled
+            .get_or_init(|| {
+                let re = self.regex.as_deref()?;
+                regex::Regex::new(&format!("^(?:{re})$")).ok()
+            })
+            .as_ref()
     }
 }

@@ -374,16 +374,37 @@ fn check_answer<'a>(w: &mut Walker<'a>, q: &QItem, suffix: &str, v: &'a Node) {
             );
         }
     }
-    if let (Some(re), Some(s)) = (&q.regex, v.as_str()) {
-        match regex::Regex::new(&format!("^(?:{re})$")) {
-            Ok(r) if !r.is_match(s) => w.error(
+    if let (Some(r), Some(s)) = (q.regex(), v.as_str()) {
+        if !r.is_match(s) {
+            w.error(
                 IssueType::Value,
                 msg::QR_REGEX,
-                format!("The answer to '{link}' does not match the pattern {re}"),
+                format!(
+                    "The answer to '{link}' does not match the pattern {}",
+                    q.regex.as_deref().unwrap_or_default()
+                ),
                 v.pos,
-            ),
-            _ => {}
+            );
         }
+    }
+    // readOnly: a respondent cannot change the answer, so where the
+    // Questionnaire fixes it statically (and no SDC expression computes it)
+    // the answer must be one of those initial values.
+    if q.read_only
+        && !q.computed
+        && !q.initial.is_empty()
+        && !q
+            .initial
+            .iter()
+            .any(|(t, lit)| t == suffix && option_matches(lit, v))
+    {
+        w.report_at(
+            Severity::Warning,
+            IssueType::BusinessRule,
+            msg::QR_READONLY_CHANGED,
+            format!("Item '{link}' is readOnly, but its answer differs from the Questionnaire's initial value, so it was changed"),
+            v.pos,
+        );
     }
     for (limit, below) in [(&q.min_value, true), (&q.max_value, false)] {
         let Some((t, lit)) = limit else { continue };
