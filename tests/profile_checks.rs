@@ -117,6 +117,35 @@ fn extension_definitions_are_applied() {
     );
 }
 
+/// An extension must be used where its definition's context allows it:
+/// by element path, by the type of the element holding it, or inside a
+/// datatype (`HumanName.family` on any HumanName's family).
+#[test]
+fn extension_context() {
+    let birthsex = json!({"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex", "valueCode": "M"});
+    let own_prefix = json!({"url": "http://hl7.org/fhir/StructureDefinition/humanname-own-prefix", "valueString": "van"});
+    // Allowed on Patient, not on Patient.address.
+    let mut p = patient();
+    p["address"][0]["extension"] = json!([birthsex]);
+    assert_eq!(
+        errors(&p),
+        one("EXTENSION_CONTEXT", "Patient.address[0].extension[0].url")
+    );
+    // HumanName.family: on the primitive's `_family`, not on `_given`.
+    let mut p = patient();
+    p["name"][0]["_family"] = json!({"extension": [own_prefix]});
+    assert_eq!(errors(&p), vec![]);
+    let mut p = patient();
+    p["name"][0]["_given"] = json!([{"extension": [own_prefix]}]);
+    assert_eq!(
+        errors(&p),
+        one(
+            "EXTENSION_CONTEXT",
+            "Patient.name[0].given[0].extension[0].url"
+        )
+    );
+}
+
 #[test]
 fn unknown_extensions() {
     let mut p = patient();

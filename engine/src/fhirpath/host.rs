@@ -9,8 +9,11 @@ use crate::json::Node;
 pub struct ResolveContext<'a> {
     /// The resource holding the reference (for `#id` contained lookups).
     pub resource: Option<&'a Node>,
-    /// The root resource (a Bundle is searched by `fullUrl` and `Type/id`).
+    /// The root resource (`%rootResource`).
     pub root: Option<&'a Node>,
+    /// The enclosing Bundle, searched by `fullUrl` and `Type/id`; when
+    /// `None`, `root` is searched if it is a Bundle.
+    pub bundle: Option<&'a Node>,
 }
 
 /// Services the host application provides; every method has a default.
@@ -74,8 +77,8 @@ pub fn default_resolve<'a>(reference: &str, ctx: &ResolveContext<'a>) -> Option<
         }
         return None;
     }
-    let root = ctx.root?;
-    let entries = root.get("entry").and_then(Node::as_array)?;
+    let bundle = ctx.bundle.or(ctx.root)?;
+    let entries = bundle.get("entry").and_then(Node::as_array)?;
     if let Some(e) = entries
         .iter()
         .find(|e| e.get("fullUrl").and_then(Node::as_str) == Some(reference))

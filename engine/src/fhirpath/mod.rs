@@ -27,9 +27,9 @@
 //! * Evaluate with [`EvalInput::resource`] for resource-level invariants,
 //!   or [`EvalInput::element`] / [`EvalInput::with_focus`] for elements;
 //!   `resource` is `%resource` (the resource holding the element, a
-//!   contained resource for elements inside one) and `root_resource` is
-//!   `%rootResource` (the Bundle when validating a Bundle entry; `resolve()`
-//!   searches it). [`Expression::evaluate_bool`] applies the invariant rule
+//!   contained resource for elements inside one), `root_resource` is
+//!   `%rootResource` (the resource containing a contained one) and
+//!   `bundle` is the Bundle that `resolve()` searches. [`Expression::evaluate_bool`] applies the invariant rule
 //!   (empty counts as "not failed": `None`).
 //! * Terminology (`memberOf`), profiles (`conformsTo`), references
 //!   (`resolve`) and the clock go through an [`EvalHost`] in the
@@ -168,9 +168,13 @@ pub struct EvalInput<'a> {
     pub focus: Vec<Item<'a>>,
     /// `%resource`: the resource that contains the focus.
     pub resource: Option<&'a Node>,
-    /// `%rootResource`: the top resource (differs from `%resource` inside
-    /// contained resources); also the Bundle searched by `resolve()`.
+    /// `%rootResource`: the resource that contains `%resource` when that
+    /// is a contained resource, else `%resource` itself (a Bundle entry's
+    /// resource is its own root, as in the HL7 validator).
     pub root_resource: Option<&'a Node>,
+    /// The Bundle that `resolve()` searches (by `fullUrl` and `Type/id`);
+    /// when `None`, `root_resource` is searched if it is a Bundle.
+    pub bundle: Option<&'a Node>,
     /// `%context`; defaults to the focus.
     pub context: Option<Vec<Item<'a>>>,
 }
@@ -183,6 +187,7 @@ impl<'a> EvalInput<'a> {
             focus: vec![eval::typed_root(node)],
             resource: Some(node),
             root_resource: Some(node),
+            bundle: None,
             context: None,
         }
     }
@@ -198,6 +203,7 @@ impl<'a> EvalInput<'a> {
             focus,
             resource,
             root_resource: root,
+            bundle: None,
             context: None,
         }
     }
@@ -209,6 +215,7 @@ impl<'a> EvalInput<'a> {
             focus: vec![Item::node(focus, Arc::from(type_name))],
             resource: Some(resource),
             root_resource: Some(root),
+            bundle: None,
             context: None,
         }
     }

@@ -458,6 +458,7 @@ fn as_filters_collections_and_resolve_finds_entries() {
                 .map(|e| &e[0])
                 .and_then(|e| e.get("resource")),
             root: Some(&b),
+            bundle: None,
         },
     );
     assert_eq!(

@@ -1,7 +1,8 @@
 //! StructureDefinition snapshot → [`Structure`].
 
 use super::{
-    Binding, Constraint, ElemId, Element, Kind, Literal, Slicing, Structure, TypeRef, UNBOUNDED,
+    Binding, Constraint, ElemId, Element, ExtensionContext, Kind, Literal, Slicing, Structure,
+    TypeRef, UNBOUNDED,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -79,6 +80,20 @@ pub(super) fn compile_structure(
             package: package.to_string(),
             elements,
             regex: None,
+            contexts: sd
+                .get("context")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| {
+                            Some(ExtensionContext {
+                                kind: str_field(c, "type")?.to_string(),
+                                expression: str_field(c, "expression")?.to_string(),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         },
         regex_source,
     })

@@ -70,6 +70,18 @@ pub struct Structure {
     /// For primitive types: index into [`Context::regexes`] of the value
     /// format.
     pub regex: Option<u32>,
+    /// For extension definitions: where the extension may be used.
+    pub contexts: Vec<ExtensionContext>,
+}
+
+/// One `StructureDefinition.context` of an extension definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionContext {
+    /// `element`, `extension` or `fhirpath`.
+    pub kind: String,
+    /// An element path or type (`Patient`, `Observation.value[x]`), an
+    /// extension URL, or a FHIRPath expression.
+    pub expression: String,
 }
 
 /// One element of a snapshot.

@@ -129,16 +129,17 @@ fn evaluate<'a>(
     type_name: &str,
 ) -> Result<Option<bool>, String> {
     let expr = w.ctx.constraint_expression(ci).map_err(str::to_string)?;
-    let (resource, root) = w.fhirpath_resources();
-    let input = EvalInput::with_focus(
+    let res = w.fhirpath_resources();
+    let mut input = EvalInput::with_focus(
         vec![Item::Node(NodeItem {
             node: focus,
             ext,
             type_name: Arc::from(type_name),
         })],
-        resource,
-        root,
+        res.resource,
+        res.root,
     );
+    input.bundle = res.bundle;
     let host = Host { ctx: w.ctx };
     let env = Environment {
         host: Some(&host),

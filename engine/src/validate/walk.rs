@@ -17,6 +17,14 @@ pub(super) enum Mode {
     Profile,
 }
 
+/// `%resource`, `%rootResource` and the Bundle `resolve()` searches, for
+/// the node being walked.
+pub(super) struct FhirpathResources<'a> {
+    pub resource: Option<&'a Node>,
+    pub root: Option<&'a Node>,
+    pub bundle: Option<&'a Node>,
+}
+
 pub(super) struct Walker<'a> {
     pub ctx: &'a Context,
     issues: Vec<Issue>,
@@ -87,13 +95,22 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// `%resource` and `%rootResource` for FHIRPath: the innermost resource
-    /// and the outermost one (a Bundle, which `resolve()` searches).
-    pub fn fhirpath_resources(&self) -> (Option<&'a Node>, Option<&'a Node>) {
-        (
-            self.resources.last().copied(),
-            self.resources.first().copied(),
-        )
+    /// `%resource`, `%rootResource` and the Bundle for FHIRPath.
+    pub fn fhirpath_resources(&self) -> FhirpathResources<'a> {
+        let is_bundle = |n: &&Node| n.get("resourceType").and_then(Node::as_str) == Some("Bundle");
+        let last_bundle = self.resources.iter().rposition(|n| is_bundle(n));
+        // A Bundle entry's resource is its own root; resources below it on
+        // the stack are contained ones.
+        let root = match last_bundle {
+            Some(b) if b + 1 < self.resources.len() => self.resources.get(b + 1),
+            Some(b) => self.resources.get(b),
+            None => self.resources.first(),
+        };
+        FhirpathResources {
+            resource: self.resources.last().copied(),
+            root: root.copied(),
+            bundle: last_bundle.map(|b| self.resources[b]),
+        }
     }
 
     pub fn set_unknown_questionnaire_is_error(&mut self, e: bool) {

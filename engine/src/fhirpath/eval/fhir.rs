@@ -42,6 +42,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             let ctx = ResolveContext {
                 resource: c.ev.input.resource,
                 root: c.ev.input.root_resource,
+                bundle: c.ev.input.bundle,
             };
             let mut out = Vec::new();
             for it in c.inp {
