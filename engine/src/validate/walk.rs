@@ -98,7 +98,7 @@ impl<'a> Walker<'a> {
     /// `%resource`, `%rootResource` and the Bundle for FHIRPath.
     pub fn fhirpath_resources(&self) -> FhirpathResources<'a> {
         let is_bundle = |n: &&Node| n.get("resourceType").and_then(Node::as_str) == Some("Bundle");
-        let last_bundle = self.resources.iter().rposition(|n| is_bundle(n));
+        let last_bundle = self.resources.iter().rposition(is_bundle);
         // A Bundle entry's resource is its own root; resources below it on
         // the stack are contained ones.
         let root = match last_bundle {
