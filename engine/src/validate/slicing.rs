@@ -7,14 +7,16 @@
 //! the slice, or the extension URL of extension slices), `exists`, `type`
 //! and `profile` (the item, or the target of `resolve()`, must conform to
 //! the slice's profile). Paths: `$this`, dotted element names, `ofType(T)`,
-//! `extension('url')` and `resolve()`. A discriminator that cannot be
+//! `extension('url')` and `resolve()`. Reslices (`a/b`) divide the items
+//! of their slice among themselves; `@default` takes the items that match
+//! no other slice. A discriminator that cannot be
 //! evaluated makes the whole slicing unchecked, said as one information
 //! issue, never a guess.
 
 use super::walk::Walker;
 use crate::json::{Node, Pos, Value};
 use crate::messages as msg;
-use crate::model::{ElemId, Element, Literal, StructId, Structure, UNBOUNDED};
+use crate::model::{ElemId, Element, Literal, Slicing, StructId, Structure, UNBOUNDED};
 use crate::outcome::{IssueType, Severity};
 
 /// The slice each item matched (`None`: no slice).
@@ -43,15 +45,39 @@ pub(super) fn assign<'a>(
     pos: Pos,
 ) -> Option<Assignment> {
     let slicing = e.slicing.as_ref()?;
+    assign_with(w, sid, e, slicing, items, item_type, pos)
+}
+
+/// `assign` with the slicing given: a slice with reslices and no slicing of
+/// its own uses its parent's.
+fn assign_with<'a>(
+    w: &mut Walker<'a>,
+    sid: StructId,
+    e: &'a Element,
+    slicing: &'a Slicing,
+    items: &[Option<&'a Node>],
+    item_type: Option<&str>,
+    pos: Pos,
+) -> Option<Assignment> {
     if e.slices.is_empty() {
         return None;
     }
     let s: &'a Structure = w.ctx.structure(sid);
+    // `@default` takes the items that match no other slice; it has no
+    // discriminator values of its own.
+    let default_slice = e
+        .slices
+        .iter()
+        .position(|&sl| s.elements[sl as usize].slice_name.as_deref() == Some("@default"));
     // Requirements per slice and discriminator, computed once.
     let mut reqs: Vec<Vec<(String, Requirement<'a>)>> = Vec::with_capacity(e.slices.len());
-    for &sl in &e.slices {
+    for (k, &sl) in e.slices.iter().enumerate() {
         let slice = &s.elements[sl as usize];
         let mut per = Vec::new();
+        if Some(k) == default_slice {
+            reqs.push(per);
+            continue;
+        }
         for (kind, path) in &slicing.discriminators {
             match requirement(w, s, slice, kind, path) {
                 Some(r) => per.push((path.clone(), r)),
@@ -83,6 +109,7 @@ pub(super) fn assign<'a>(
         let matches: Vec<usize> = reqs
             .iter()
             .enumerate()
+            .filter(|(k, _)| Some(*k) != default_slice)
             .filter(|(_, per)| {
                 per.iter()
                     .all(|(path, r)| satisfies(w, item, item_type, path, r))
@@ -91,6 +118,12 @@ pub(super) fn assign<'a>(
             .collect();
         let item_pos = item.pos;
         match matches.as_slice() {
+            [] if default_slice.is_some() => {
+                let k = default_slice.unwrap_or_default();
+                counts[k] += 1;
+                assignment[i] = Some(e.slices[k]);
+                seen_unmatched = true;
+            }
             [] => {
                 if slicing.rules == "closed" {
                     let names = slice_names(s, e);
@@ -170,6 +203,27 @@ pub(super) fn assign<'a>(
             );
         }
     }
+    // Reslicing: the items of a slice that has reslices are assigned among
+    // them, and each item then follows the most specific slice it matched.
+    for (k, &sl) in e.slices.iter().enumerate() {
+        let slice = &s.elements[sl as usize];
+        if slice.slices.is_empty() || counts[k] == 0 {
+            continue;
+        }
+        let own: Vec<Option<&'a Node>> = items
+            .iter()
+            .zip(&assignment)
+            .map(|(item, a)| if *a == Some(sl) { *item } else { None })
+            .collect();
+        let reslicing = slice.slicing.as_ref().unwrap_or(slicing);
+        if let Some(sub) = assign_with(w, sid, slice, reslicing, &own, item_type, pos) {
+            for (a, r) in assignment.iter_mut().zip(sub) {
+                if r.is_some() {
+                    *a = r;
+                }
+            }
+        }
+    }
     Some(assignment)
 }
 
@@ -193,7 +247,19 @@ fn element_at<'c>(s: &'c Structure, slice: &'c Element, path: &str) -> Option<&'
             "$this" => {}
             "resolve()" => return None,
             _ if seg.starts_with("ofType(") => {}
-            _ if seg.starts_with("extension(") => return None,
+            _ if seg.starts_with("extension(") => {
+                // The slice of `extension` whose type profile is that url.
+                let url = extension_url(seg);
+                cur = cur
+                    .children
+                    .iter()
+                    .map(|&c| &s.elements[c as usize])
+                    .find(|c| c.name == "extension")?
+                    .slices
+                    .iter()
+                    .map(|&sl| &s.elements[sl as usize])
+                    .find(|sl| sl.types.iter().any(|t| t.profiles.iter().any(|p| p == url)))?;
+            }
             name => {
                 cur = cur
                     .children
@@ -204,6 +270,13 @@ fn element_at<'c>(s: &'c Structure, slice: &'c Element, path: &str) -> Option<&'
         }
     }
     Some(cur)
+}
+
+/// The url of an `extension('url')` path segment.
+fn extension_url(seg: &str) -> &str {
+    seg.trim_start_matches("extension(")
+        .trim_end_matches(')')
+        .trim_matches(['\'', '"'])
 }
 
 /// Splits a discriminator path on dots outside parentheses and quotes.
@@ -317,10 +390,7 @@ fn nodes_at<'n>(w: &Walker<'n>, item: &'n Node, path: &str) -> Vec<&'n Node> {
                 }
                 _ if seg.starts_with("ofType(") => next.push(n),
                 _ if seg.starts_with("extension(") => {
-                    let url = seg
-                        .trim_start_matches("extension(")
-                        .trim_end_matches(')')
-                        .trim_matches('\'');
+                    let url = extension_url(seg);
                     for x in n.get("extension").and_then(Node::as_array).unwrap_or(&[]) {
                         if x.get("url").and_then(Node::as_str) == Some(url) {
                             next.push(x);

@@ -1,0 +1,252 @@
+//! Slicing features that the published packages do not exercise: reslicing,
+//! the `@default` slice, and `extension('url')` discriminator paths. The
+//! test profiles are built from the R4 Patient snapshot, so that they have
+//! real, complete snapshots.
+
+use serde_json::{json, Value};
+use shinny_engine::{Context, ContextBuilder, PackageInfo, Severity, ValidationOptions};
+use std::sync::OnceLock;
+
+const PROFILE: &str = "http://example.org/StructureDefinition/sliced-patient";
+const SYS_A: &str = "http://example.org/ids/a";
+const SYS_B: &str = "http://example.org/ids/b";
+const EXT: &str = "http://example.org/StructureDefinition/flag";
+
+/// The R4 Patient snapshot's elements.
+fn patient_elements() -> Vec<Value> {
+    let f = shinny_suite::package_cache()
+        .join("hl7.fhir.r4.core#4.0.1/package/StructureDefinition-Patient.json");
+    let sd: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+    sd["snapshot"]["element"].as_array().unwrap().clone()
+}
+
+/// A slice (or reslice) of `base`: the slice element (a copy of the base
+/// element) and one child element per fixed value.
+fn slice(base: &Value, name: &str, card: (u32, &str), fixed: &[(&str, &str, Value)]) -> Vec<Value> {
+    let base_id = base["id"].as_str().unwrap();
+    let mut head = base.clone();
+    head["id"] = json!(format!("{base_id}:{name}"));
+    head["sliceName"] = json!(name);
+    head["min"] = json!(card.0);
+    head["max"] = json!(card.1);
+    head.as_object_mut().unwrap().remove("slicing");
+    let mut out = vec![head];
+    for (child, ty, v) in fixed {
+        let mut c = json!({
+            "id": format!("{base_id}:{name}.{child}"),
+            "path": format!("{}.{child}", base["path"].as_str().unwrap()),
+            "min": 1, "max": "1", "type": [{"code": ty}]
+        });
+        let key = format!("fixed{}{}", ty[..1].to_uppercase(), &ty[1..]);
+        c[key] = v.clone();
+        out.push(c);
+    }
+    out
+}
+
+/// Patient.telecom slice `name` whose `extension:flag` (EXT) has the
+/// cardinality `flag`.
+fn telecom_slice(base: &Value, name: &str, max: &str, flag: (u32, &str)) -> Vec<Value> {
+    let mut out = slice(base, name, (0, max), &[]);
+    out.push(json!({
+        "id": format!("Patient.telecom:{name}.extension"), "path": "Patient.telecom.extension",
+        "min": 0, "max": "*", "type": [{"code": "Extension"}],
+        "slicing": {"discriminator": [{"type": "value", "path": "url"}], "rules": "open"}
+    }));
+    out.push(json!({
+        "id": format!("Patient.telecom:{name}.extension:flag"), "path": "Patient.telecom.extension",
+        "sliceName": "flag", "min": flag.0, "max": flag.1,
+        "type": [{"code": "Extension", "profile": [EXT]}]
+    }));
+    out
+}
+
+/// Patient.identifier sliced closed by system: slice `a` (1..*, resliced by
+/// use into `a/official` 1..1 and `a/old` 0..1, closed) and `@default`
+/// (0..1). Patient.telecom sliced by `exists:extension('EXT')`: slice
+/// `flagged` (0..1) requires the extension, `plain` forbids it.
+fn profile() -> Value {
+    let mut els = Vec::new();
+    for e in patient_elements() {
+        let id = e["id"].as_str().unwrap().to_string();
+        if id == "Patient.identifier" {
+            let mut head = e.clone();
+            head["slicing"] =
+                json!({"discriminator": [{"type": "value", "path": "system"}], "rules": "closed"});
+            els.push(head);
+            let sys_a = ("system", "uri", json!(SYS_A));
+            let mut a = slice(&e, "a", (1, "*"), std::slice::from_ref(&sys_a));
+            a[0]["slicing"] =
+                json!({"discriminator": [{"type": "value", "path": "use"}], "rules": "closed"});
+            els.extend(a);
+            for u in ["official", "old"] {
+                let max = if u == "official" { (1, "1") } else { (0, "1") };
+                els.extend(slice(
+                    &e,
+                    &format!("a/{u}"),
+                    max,
+                    &[sys_a.clone(), ("use", "code", json!(u))],
+                ));
+            }
+            els.extend(slice(&e, "@default", (0, "1"), &[]));
+        } else if id == "Patient.telecom" {
+            let mut head = e.clone();
+            head["slicing"] = json!({"discriminator": [{"type": "exists", "path": format!("extension('{EXT}')")}], "rules": "open"});
+            els.push(head);
+            els.extend(telecom_slice(&e, "flagged", "1", (1, "1")));
+            els.extend(telecom_slice(&e, "plain", "*", (0, "0")));
+        } else {
+            els.push(e);
+        }
+    }
+    json!({
+        "resourceType": "StructureDefinition", "url": PROFILE, "name": "SlicedPatient",
+        "status": "active", "kind": "resource", "abstract": false, "type": "Patient",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+        "derivation": "constraint", "snapshot": {"element": els}
+    })
+}
+
+fn extension_definition() -> Value {
+    let f = shinny_suite::package_cache().join(
+        "hl7.fhir.r4.core#4.0.1/package/StructureDefinition-patient-interpreterRequired.json",
+    );
+    let mut sd: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+    sd["url"] = json!(EXT);
+    sd["context"] = json!([{"type": "element", "expression": "Element"}]);
+    for e in sd["snapshot"]["element"].as_array_mut().unwrap() {
+        if e["path"] == "Extension.url" {
+            e["fixedUri"] = json!(EXT);
+        }
+    }
+    sd
+}
+
+fn ctx() -> &'static Context {
+    static CTX: OnceLock<Context> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let mut b = ContextBuilder::new();
+        b.add_package(
+            PackageInfo {
+                id: "hl7.fhir.r4.core".into(),
+                version: "4.0.1".into(),
+                canonical: None,
+            },
+            shinny_suite::package_files("hl7.fhir.r4.core#4.0.1"),
+        );
+        b.add_definitions(
+            "test",
+            vec![
+                ("p.json".into(), serde_json::to_vec(&profile()).unwrap()),
+                (
+                    "x.json".into(),
+                    serde_json::to_vec(&extension_definition()).unwrap(),
+                ),
+            ],
+        );
+        let ctx = b.build();
+        assert!(ctx.structure_by_url(PROFILE).is_some());
+        ctx
+    })
+}
+
+fn patient(identifiers: Value, telecom: Value) -> Value {
+    json!({"resourceType": "Patient", "meta": {"profile": [PROFILE]},
+           "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},
+           "identifier": identifiers, "telecom": telecom})
+    .as_object()
+    .unwrap()
+    .iter()
+    .filter(|(_, v)| !v.is_null())
+    .map(|(k, v)| (k.clone(), v.clone()))
+    .collect()
+}
+
+fn id(system: &str, use_: &str, value: &str) -> Value {
+    json!({"system": system, "use": use_, "value": value})
+}
+
+fn errors(v: &Value) -> Vec<(String, String)> {
+    let text = serde_json::to_vec(v).unwrap();
+    ctx()
+        .validate_bytes(&text, &ValidationOptions::default())
+        .issues
+        .into_iter()
+        .filter(|i| i.severity >= Severity::Error || i.message_id == "SLICING_NOT_CHECKED")
+        .map(|i| (i.message_id, i.expression))
+        .collect()
+}
+
+fn one(id: &str, expr: &str) -> Vec<(String, String)> {
+    vec![(id.into(), expr.into())]
+}
+
+#[test]
+fn valid_profile_instance() {
+    let p = patient(
+        json!([
+            id(SYS_A, "official", "1"),
+            id(SYS_A, "old", "2"),
+            id(SYS_B, "usual", "3")
+        ]),
+        json!([{"system": "phone", "value": "1", "extension": [{"url": EXT, "valueBoolean": true}]},
+               {"system": "phone", "value": "2"}]),
+    );
+    assert_eq!(errors(&p), vec![]);
+}
+
+#[test]
+fn reslicing() {
+    // Two items in reslice a/official (max 1).
+    let p = patient(
+        json!([id(SYS_A, "official", "1"), id(SYS_A, "official", "2")]),
+        json!(null),
+    );
+    assert_eq!(
+        errors(&p),
+        one("SLICE_CARDINALITY_MAX", "Patient.identifier")
+    );
+    // Reslice a/official (min 1) missing while slice a is present.
+    let p = patient(json!([id(SYS_A, "old", "2")]), json!(null));
+    assert_eq!(
+        errors(&p),
+        one("SLICE_CARDINALITY_MIN", "Patient.identifier")
+    );
+    // An item of slice a that matches no reslice; the reslicing is closed.
+    let p = patient(
+        json!([id(SYS_A, "official", "1"), id(SYS_A, "temp", "2")]),
+        json!(null),
+    );
+    assert_eq!(errors(&p), one("SLICE_NO_MATCH", "Patient.identifier[1]"));
+}
+
+#[test]
+fn default_slice() {
+    // Unmatched items go to @default (0..1), so a closed slicing accepts one...
+    let p = patient(
+        json!([id(SYS_A, "official", "1"), id(SYS_B, "usual", "3")]),
+        json!(null),
+    );
+    assert_eq!(errors(&p), vec![]);
+    // ...and its cardinality applies.
+    let p = patient(
+        json!([id(SYS_A, "official", "1"), id(SYS_B, "usual", "3"), {"system": "http://other", "value": "4"}]),
+        json!(null),
+    );
+    assert_eq!(
+        errors(&p),
+        one("SLICE_CARDINALITY_MAX", "Patient.identifier")
+    );
+}
+
+#[test]
+fn extension_discriminator() {
+    // Two telecoms carry the extension: slice `flagged` allows one.
+    let flagged =
+        json!({"system": "phone", "value": "1", "extension": [{"url": EXT, "valueBoolean": true}]});
+    let p = patient(
+        json!([id(SYS_A, "official", "1")]),
+        json!([flagged.clone(), flagged]),
+    );
+    assert_eq!(errors(&p), one("SLICE_CARDINALITY_MAX", "Patient.telecom"));
+}
