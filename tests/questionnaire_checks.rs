@@ -63,7 +63,14 @@ fn test_questionnaire() -> Value {
             {"linkId": "score", "type": "integer", "readOnly": true,
              "initial": [{"valueInteger": 0}],
              "extension": [{"url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression",
-                            "valueExpression": {"language": "text/fhirpath", "expression": "1 + 1"}}]}
+                            "valueExpression": {"language": "text/fhirpath", "expression": "1 + 1"}}]},
+            {"linkId": "visit", "type": "group", "repeats": true,
+             "extension": [
+                {"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-minOccurs", "valueInteger": 2},
+                {"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs", "valueInteger": 3}],
+             "item": [{"linkId": "when", "type": "date"}]},
+            {"linkId": "test", "type": "choice",
+             "answerValueSet": "http://hl7.org/fhir/ValueSet/observation-codes"}
         ]
     })
 }
@@ -253,6 +260,58 @@ fn read_only() {
             Severity::Warning,
             "QR_READONLY_CHANGED".to_string(),
             "QuestionnaireResponse.item[6].answer[0].value.ofType(string)".to_string()
+        )]
+    );
+}
+
+/// SDC minOccurs/maxOccurs on a repeating group.
+#[test]
+fn occurs() {
+    let visits = |n: usize| {
+        with(|i| {
+            for _ in 0..n {
+                i.as_array_mut().unwrap().push(
+                    json!({"linkId": "visit", "item": [{"linkId": "when", "answer": [{"valueDate": "2024-01-01"}]}]}),
+                );
+            }
+        })
+    };
+    assert_eq!(errors(&visits(2)), vec![]);
+    assert_eq!(errors(&visits(3)), vec![]);
+    assert_eq!(
+        errors(&visits(1)),
+        one("QR_OCCURS", "QuestionnaireResponse")
+    );
+    assert_eq!(
+        errors(&visits(4)),
+        one("QR_OCCURS", "QuestionnaireResponse")
+    );
+}
+
+/// An answerValueSet over LOINC cannot be checked offline: information,
+/// not an error and not silence.
+#[test]
+fn answer_value_set_not_checkable() {
+    let r = with(|i| {
+        i.as_array_mut()
+            .unwrap()
+            .push(json!({"linkId": "test", "answer": [
+            {"valueCoding": {"system": "http://loinc.org", "code": "8867-4"}}]}))
+    });
+    let text = serde_json::to_vec(&r).unwrap();
+    let got: Vec<_> = ctx()
+        .validate_bytes(&text, &ValidationOptions::default())
+        .issues
+        .into_iter()
+        .filter(|i| i.message_id.starts_with("QR_"))
+        .map(|i| (i.severity, i.message_id, i.expression))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(
+            Severity::Information,
+            "QR_VALUESET_NOT_CHECKED".to_string(),
+            "QuestionnaireResponse.item[6].answer[0].value.ofType(Coding)".to_string()
         )]
     );
 }

@@ -65,6 +65,8 @@ fn telecom_slice(base: &Value, name: &str, max: &str, flag: (u32, &str)) -> Vec<
 /// use into `a/official` 1..1 and `a/old` 0..1, closed) and `@default`
 /// (0..1). Patient.telecom sliced by `exists:extension('EXT')`: slice
 /// `flagged` (0..1) requires the extension, `plain` forbids it.
+/// Patient.name sliced by use, ordered and openAtEnd: `official`, `usual`,
+/// and two slices that both take `nickname` (an ambiguous profile).
 fn profile() -> Value {
     let mut els = Vec::new();
     for e in patient_elements() {
@@ -89,6 +91,19 @@ fn profile() -> Value {
                 ));
             }
             els.extend(slice(&e, "@default", (0, "1"), &[]));
+        } else if id == "Patient.name" {
+            let mut head = e.clone();
+            head["slicing"] = json!({"discriminator": [{"type": "value", "path": "use"}],
+                                     "ordered": true, "rules": "openAtEnd"});
+            els.push(head);
+            for (name, use_) in [
+                ("official", "official"),
+                ("usual", "usual"),
+                ("nick1", "nickname"),
+                ("nick2", "nickname"),
+            ] {
+                els.extend(slice(&e, name, (0, "*"), &[("use", "code", json!(use_))]));
+            }
         } else if id == "Patient.telecom" {
             let mut head = e.clone();
             head["slicing"] = json!({"discriminator": [{"type": "exists", "path": format!("extension('{EXT}')")}], "rules": "open"});
@@ -249,4 +264,38 @@ fn extension_discriminator() {
         json!([flagged.clone(), flagged]),
     );
     assert_eq!(errors(&p), one("SLICE_CARDINALITY_MAX", "Patient.telecom"));
+}
+
+#[test]
+fn ordered_open_at_end_and_ambiguous_slices() {
+    let ids = json!([id(SYS_A, "official", "1")]);
+    let name = |use_: &str| json!({"use": use_, "family": "X"});
+    let with_names = |names: Value| {
+        let mut p = patient(ids.clone(), json!(null));
+        p["name"] = names;
+        p
+    };
+    assert_eq!(
+        errors(&with_names(json!([
+            name("official"),
+            name("usual"),
+            name("temp")
+        ]))),
+        vec![]
+    );
+    // Ordered: usual before official.
+    assert_eq!(
+        errors(&with_names(json!([name("usual"), name("official")]))),
+        one("SLICE_ORDER", "Patient.name[1]")
+    );
+    // openAtEnd: an unsliced item before a sliced one.
+    assert_eq!(
+        errors(&with_names(json!([name("temp"), name("usual")]))),
+        one("SLICE_ORDER", "Patient.name[1]")
+    );
+    // Two slices take nickname.
+    assert_eq!(
+        errors(&with_names(json!([name("nickname")]))),
+        one("SLICE_MULTIPLE_MATCH", "Patient.name[0]")
+    );
 }

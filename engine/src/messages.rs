@@ -140,8 +140,6 @@ catalogue! {
     EXTENSION_CONTEXT,
     /// An extension definition used as the wrong kind (modifier or not).
     EXTENSION_MODIFIER_MISMATCH,
-    /// Informational: the profile that was used to validate.
-    PROFILE_VALIDATED,
     /// A code is not in the value set of a required binding.
     CODE_NOT_IN_VALUESET,
     /// A code is not in the (fully known) value set of an extensible binding.
