@@ -39,17 +39,21 @@ pub fn parse(input: &[u8]) -> Result<Node, ParseError> {
 /// Parses one JSON document.
 pub fn parse_with_limits(input: &[u8], limits: Limits) -> Result<Node, ParseError> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-    if let Err(e) = std::str::from_utf8(input) {
-        let at = e.valid_up_to();
-        let mut p = Parser::new(&input[..at], limits);
-        p.pos = at; // only to compute line/col
-        p.recount_position();
-        return Err(ParseError {
-            message: "The content is not valid UTF-8".into(),
-            pos: p.here(),
-        });
-    }
-    let mut p = Parser::new(input, limits);
+    let text = match std::str::from_utf8(input) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.valid_up_to();
+            let valid = std::str::from_utf8(&input[..at]).unwrap_or_default();
+            let mut p = Parser::new(valid, limits);
+            p.pos = at; // only to compute line/col
+            p.recount_position();
+            return Err(ParseError {
+                message: "The content is not valid UTF-8".into(),
+                pos: p.here(),
+            });
+        }
+    };
+    let mut p = Parser::new(text, limits);
     p.skip_ws();
     if p.pos >= p.bytes.len() {
         return Err(p.err("The content is empty; expected a JSON object"));
@@ -63,21 +67,31 @@ pub fn parse_with_limits(input: &[u8], limits: Limits) -> Result<Node, ParseErro
 }
 
 struct Parser<'a> {
+    /// The input, checked as UTF-8 once; `bytes` is the same memory.
+    text: &'a str,
     bytes: &'a [u8],
     pos: usize,
     line: u32,
     col: u32,
     limits: Limits,
+    /// Members and items of the objects and arrays being parsed, moved
+    /// into an exactly sized Vec when each closes (one allocation per
+    /// container instead of one per doubling).
+    members: Vec<Member>,
+    items: Vec<Node>,
 }
 
 impl<'a> Parser<'a> {
-    fn new(bytes: &'a [u8], limits: Limits) -> Self {
+    fn new(text: &'a str, limits: Limits) -> Self {
         Parser {
-            bytes,
+            text,
+            bytes: text.as_bytes(),
             pos: 0,
             line: 1,
             col: 1,
             limits,
+            members: Vec::new(),
+            items: Vec::new(),
         }
     }
 
@@ -120,16 +134,20 @@ impl<'a> Parser<'a> {
     }
 
     fn skip_ws(&mut self) {
-        while let Some(b) = self.peek() {
-            match b {
-                b' ' | b'\t' | b'\r' => self.bump(),
-                b'\n' => {
-                    self.pos += 1;
-                    self.line += 1;
-                    self.col = 1;
-                }
-                _ => break,
+        loop {
+            let rest = self.bytes.get(self.pos..).unwrap_or_default();
+            let n = rest
+                .iter()
+                .take_while(|&&b| matches!(b, b' ' | b'\t' | b'\r'))
+                .count();
+            self.pos += n;
+            self.col += n as u32;
+            if rest.get(n) != Some(&b'\n') {
+                return;
             }
+            self.pos += 1;
+            self.line += 1;
+            self.col = 1;
         }
     }
 
@@ -176,12 +194,12 @@ impl<'a> Parser<'a> {
     fn object(&mut self, depth: usize, pos: Pos) -> Result<Node, ParseError> {
         self.check_depth(depth)?;
         self.bump(); // {
-        let mut members = Vec::new();
+        let base = self.members.len();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.bump();
             return Ok(Node {
-                value: Value::Object(members),
+                value: Value::Object(Vec::new()),
                 pos,
             });
         }
@@ -202,7 +220,7 @@ impl<'a> Parser<'a> {
             }
             self.skip_ws();
             let value = self.value(depth)?;
-            members.push(Member {
+            self.members.push(Member {
                 key,
                 key_pos,
                 value,
@@ -212,6 +230,7 @@ impl<'a> Parser<'a> {
                 Some(b',') => self.bump(),
                 Some(b'}') => {
                     self.bump();
+                    let members: Vec<Member> = self.members.drain(base..).collect();
                     return Ok(Node {
                         value: Value::Object(members),
                         pos,
@@ -226,23 +245,25 @@ impl<'a> Parser<'a> {
     fn array(&mut self, depth: usize, pos: Pos) -> Result<Node, ParseError> {
         self.check_depth(depth)?;
         self.bump(); // [
-        let mut items = Vec::new();
+        let base = self.items.len();
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.bump();
             return Ok(Node {
-                value: Value::Array(items),
+                value: Value::Array(Vec::new()),
                 pos,
             });
         }
         loop {
             self.skip_ws();
-            items.push(self.value(depth)?);
+            let item = self.value(depth)?;
+            self.items.push(item);
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.bump(),
                 Some(b']') => {
                     self.bump();
+                    let items: Vec<Node> = self.items.drain(base..).collect();
                     return Ok(Node {
                         value: Value::Array(items),
                         pos,
@@ -293,7 +314,7 @@ impl<'a> Parser<'a> {
             return Err(self.err("Invalid number: leading zeros are not allowed"));
         }
         // The slice is ASCII digits and signs, so this cannot fail.
-        let text = std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or("0");
+        let text = self.text.get(start..self.pos).unwrap_or("0");
         Ok(Node {
             value: Value::Number(text.into()),
             pos,
@@ -308,18 +329,15 @@ impl<'a> Parser<'a> {
         loop {
             // Copy the run of plain bytes in one go.
             let start = self.pos;
-            while let Some(b) = self.peek() {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                if b & 0xC0 != 0x80 {
-                    self.col += 1;
-                }
-                self.pos += 1;
-            }
-            // Input was checked as UTF-8 and the run stops on ASCII bytes,
-            // so it is a valid UTF-8 slice.
-            let run = std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or("");
+            let n = self.bytes[start..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(self.bytes.len() - start);
+            self.pos += n;
+            // The run starts and stops at ASCII bytes, so it is a valid
+            // str slice of the (UTF-8 checked) input.
+            let run = self.text.get(start..self.pos).unwrap_or_default();
+            self.col += run.chars().count() as u32;
             if out.is_empty() && self.peek() == Some(b'"') {
                 self.bump();
                 return Ok(CompactString::from(run));

@@ -233,14 +233,14 @@ impl ContextBuilder {
 
         let context = Context {
             structures,
-            by_url,
-            by_type,
+            by_url: by_url.into_iter().collect(),
+            by_type: by_type.into_iter().collect(),
             regexes,
             constraints: constraints.list,
             constraint_paths: constraints.paths,
             fhirpath_model: std::sync::Arc::new(fhirpath_model),
             compiled: Default::default(),
-            questionnaires,
+            questionnaires: questionnaires.into_iter().collect(),
             terminology,
             report,
         };

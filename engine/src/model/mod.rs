@@ -20,9 +20,9 @@ pub use builder::{ContextBuilder, PackageInfo};
 pub use literal::Literal;
 pub use report::{LoadReport, MissingPackage, UnresolvedCanonical};
 
+use crate::fxhash::FxHashMap;
 use crate::terminology::Terminology;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Index of a [`Structure`] in a [`Context`].
@@ -244,9 +244,9 @@ fn ascii_classes(src: &str) -> String {
 pub struct Context {
     pub(crate) structures: Vec<Structure>,
     /// canonical URL (without version) → structure.
-    pub(crate) by_url: HashMap<String, StructId>,
+    pub(crate) by_url: FxHashMap<String, StructId>,
     /// base type name → structure of its base definition.
-    pub(crate) by_type: HashMap<String, StructId>,
+    pub(crate) by_type: FxHashMap<String, StructId>,
     pub(crate) regexes: Vec<FormatRegex>,
     /// Every distinct constraint, referenced by [`Element::constraints`].
     pub(crate) constraints: Vec<Constraint>,
@@ -263,7 +263,7 @@ pub struct Context {
     pub(crate) terminology: Terminology,
     pub(crate) report: LoadReport,
     /// Questionnaires by canonical URL (and `url|version`).
-    pub(crate) questionnaires: HashMap<String, questionnaire::Questionnaire>,
+    pub(crate) questionnaires: FxHashMap<String, questionnaire::Questionnaire>,
 }
 
 impl Context {

@@ -247,6 +247,20 @@ struct StoredConcept {
 struct StringTable {
     text: String,
     ends: Vec<u32>,
+    /// Hash of each string → its id (built on first lookup, not stored):
+    /// a lookup is then one hash instead of a binary search of string
+    /// comparisons. Ids whose hashes collide map to `AMBIGUOUS`.
+    index: std::sync::OnceLock<crate::fxhash::FxHashMap<u64, u32>>,
+}
+
+const AMBIGUOUS: u32 = u32::MAX;
+
+fn string_hash(s: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = crate::fxhash::Fx::default();
+    h.write(s.as_bytes());
+    h.write_usize(s.len());
+    h.finish()
 }
 
 #[derive(Serialize, Deserialize)]
@@ -266,7 +280,11 @@ impl From<StringTableRepr> for StringTable {
                 end
             })
             .collect();
-        StringTable { text: r.text, ends }
+        StringTable {
+            text: r.text,
+            ends,
+            index: Default::default(),
+        }
     }
 }
 
@@ -294,7 +312,11 @@ impl StringTable {
             text.push_str(s);
             ends.push(text.len() as u32);
         }
-        StringTable { text, ends }
+        StringTable {
+            text,
+            ends,
+            index: Default::default(),
+        }
     }
 
     fn len(&self) -> usize {
@@ -312,6 +334,24 @@ impl StringTable {
     }
 
     fn find(&self, s: &str) -> Option<u32> {
+        let index = self.index.get_or_init(|| {
+            let mut m = crate::fxhash::FxHashMap::default();
+            m.reserve(self.len());
+            for id in 0..self.len() as u32 {
+                m.entry(string_hash(self.get(id)))
+                    .and_modify(|v| *v = AMBIGUOUS)
+                    .or_insert(id);
+            }
+            m
+        });
+        match index.get(&string_hash(s)) {
+            None => None,
+            Some(&AMBIGUOUS) => self.find_sorted(s),
+            Some(&id) => (self.get(id) == s).then_some(id),
+        }
+    }
+
+    fn find_sorted(&self, s: &str) -> Option<u32> {
         let (mut lo, mut hi) = (0usize, self.ends.len());
         while lo < hi {
             let mid = (lo + hi) / 2;

@@ -73,13 +73,12 @@ pub(super) fn check_value(w: &mut Walker<'_>, v: &Node, ty: &Structure) -> bool 
 
 fn format_problem(w: &Walker<'_>, ty: &Structure, text: &str) -> Option<String> {
     let tn = ty.type_name.as_str();
-    let shown = shorten(text);
     match tn {
         // The published R4 regex for base64Binary omits '/', so it is
         // checked by hand.
         "base64Binary" => {
             return (!is_base64(text))
-                .then(|| format!("The value '{shown}' is not a valid base64Binary"));
+                .then(|| format!("The value '{}' is not a valid base64Binary", shorten(text)));
         }
         "xhtml" => {
             return (!text.trim_start().starts_with("<div"))
@@ -87,21 +86,58 @@ fn format_problem(w: &Walker<'_>, ty: &Structure, text: &str) -> Option<String> 
         }
         "integer" | "positiveInt" | "unsignedInt" if text.contains(['.', 'e', 'E']) => {
             return Some(format!(
-                "The value '{shown}' is not a valid {tn}: it must be a whole number"
+                "The value '{}' is not a valid {tn}: it must be a whole number",
+                shorten(text)
             ));
         }
         _ => {}
     }
-    if let Some(re) = w.ctx.primitive_regex(ty) {
-        if !re.is_match(text) {
-            return Some(format!("The value '{shown}' is not a valid {tn}"));
+    if !surely_matches(tn, text) {
+        if let Some(re) = w.ctx.primitive_regex(ty) {
+            if !re.is_match(text) {
+                return Some(format!("The value '{}' is not a valid {tn}", shorten(text)));
+            }
         }
     }
     match tn {
         "date" | "dateTime" | "instant" if !calendar_ok(text) => Some(format!(
-            "The value '{shown}' is not a valid {tn}: no such calendar day"
+            "The value '{}' is not a valid {tn}: no such calendar day",
+            shorten(text)
         )),
         _ => None,
+    }
+}
+
+/// True when `text` certainly matches the R4 regex of the type: a byte
+/// scan for the common all-ASCII values of the most frequent types, so the
+/// regex runs only for the rest. Never says true where the regex would
+/// not match; false means "ask the regex".
+fn surely_matches(tn: &str, text: &str) -> bool {
+    if !text.is_ascii() {
+        return false;
+    }
+    // `\s` in the regexes: Unicode White_Space, in ASCII these six.
+    let ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let b = text.as_bytes();
+    match tn {
+        // [ \r\n\t\S]+
+        "string" | "markdown" => !b.is_empty() && !b.iter().any(|&c| c == 0x0b || c == 0x0c),
+        // [^\s]+(\s[^\s]+)*
+        "code" => {
+            !b.is_empty()
+                && !ws(b[0])
+                && !ws(b[b.len() - 1])
+                && !b.windows(2).any(|p| ws(p[0]) && ws(p[1]))
+        }
+        // [A-Za-z0-9\-\.]{1,64}
+        "id" => {
+            (1..=64).contains(&b.len())
+                && b.iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+        }
+        // \S*
+        "uri" | "url" | "canonical" => !b.iter().any(|&c| ws(c)),
+        _ => false,
     }
 }
 
@@ -258,6 +294,55 @@ pub(super) fn check_alignment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-scan shortcut never accepts what the R4 regex rejects.
+    #[test]
+    fn shortcut_agrees_with_the_regexes() {
+        let regexes = [
+            ("string", r"[ \r\n\t\S]+"),
+            ("markdown", r"[ \r\n\t\S]+"),
+            ("code", r"[^\s]+(\s[^\s]+)*"),
+            ("id", r"[A-Za-z0-9\-\.]{1,64}"),
+            ("uri", r"\S*"),
+            ("url", r"\S*"),
+            ("canonical", r"\S*"),
+        ];
+        let long_id = "a".repeat(65);
+        let samples = [
+            "",
+            " ",
+            "a",
+            "a b",
+            "a  b",
+            " a",
+            "a ",
+            "a\tb",
+            "a\u{b}b",
+            "a\u{c}b",
+            "\r\n",
+            "x\u{1}y",
+            "http://x.org/a|1.0",
+            "a\u{a0}b",
+            "é",
+            "abc-1.2",
+            "abc_1",
+            &long_id,
+            "urn:uuid:0b6a4f37-9e1c-4a3a-9a64-6f1f9f1e2d11",
+        ];
+        for (tn, re) in regexes {
+            let re = regex::Regex::new(&format!("^(?:{re})$")).unwrap();
+            for s in samples {
+                if surely_matches(tn, s) {
+                    assert!(re.is_match(s), "{tn}: {s:?} accepted by the shortcut only");
+                }
+            }
+        }
+        // The shortcut does take the common cases.
+        assert!(surely_matches("code", "final"));
+        assert!(surely_matches("string", "Hello, world"));
+        assert!(surely_matches("uri", "http://loinc.org"));
+        assert!(!surely_matches("oid", "urn:oid:1.2.3"));
+    }
 
     #[test]
     fn calendar() {

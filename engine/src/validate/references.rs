@@ -202,19 +202,23 @@ pub(super) fn check_reference<'a>(w: &mut Walker<'a>, v: &'a Node, ty: &TypeRef)
         .or(named_type)
         .or_else(|| v.get("type").and_then(Node::as_str));
 
-    // Allowed target types from the target profiles.
-    let mut allowed: Vec<&str> = Vec::new();
-    for tp in &ty.target_profiles {
-        match w.ctx.structure_by_url(tp) {
-            Some((_, s)) => allowed.push(s.type_name.as_str()),
-            None => return, // unknown target profile: cannot judge the type
-        }
-    }
-    if allowed.is_empty() || allowed.contains(&"Resource") {
+    // Allowed target types from the target profiles (listed only for the
+    // message, so the common case allocates nothing).
+    let allowed = || {
+        ty.target_profiles
+            .iter()
+            .filter_map(|tp| w.ctx.structure_by_url(tp))
+            .map(|(_, s)| s.type_name.as_str())
+    };
+    if ty.target_profiles.is_empty()
+        || allowed().count() < ty.target_profiles.len() // unknown target profile: cannot judge
+        || allowed().any(|t| t == "Resource")
+    {
         return;
     }
     let Some(actual) = actual_type else { return };
-    if !allowed.contains(&actual) {
+    if !allowed().any(|t| t == actual) {
+        let list: Vec<&str> = allowed().collect();
         at(
             w,
             msg::REFERENCE_TARGET_TYPE,
@@ -226,14 +230,22 @@ pub(super) fn check_reference<'a>(w: &mut Walker<'a>, v: &'a Node, ty: &TypeRef)
                 } else {
                     "a"
                 },
-                allowed.join(", "),
-                if allowed.len() == 1 { "is" } else { "are" }
+                list.join(", "),
+                if list.len() == 1 { "is" } else { "are" }
             ),
         );
         return;
     }
     // Conformance of a resolved target to the (non-base) target profiles.
     let Some(target) = target else { return };
+    let is_profile_of_actual = |p: &String| {
+        w.ctx
+            .structure_by_url(p)
+            .is_some_and(|(_, s)| s.is_profile && s.type_name == actual)
+    };
+    if !ty.target_profiles.iter().any(is_profile_of_actual) {
+        return;
+    }
     let profiles: Vec<&String> = ty
         .target_profiles
         .iter()

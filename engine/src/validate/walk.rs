@@ -213,9 +213,15 @@ impl<'a> Walker<'a> {
     /// Reports an error at item `i` of the current (repeating) element.
     pub fn report_item(&mut self, i: usize, id: &str, text: String, pos: Pos) {
         let saved = self.path.len();
-        self.path.push_str(&format!("[{i}]"));
+        self.push_index(i);
         self.error(IssueType::Structure, id, text, pos);
         self.path.truncate(saved);
+    }
+
+    /// Appends `[i]` to the path without a temporary string.
+    pub fn push_index(&mut self, i: usize) {
+        use std::fmt::Write;
+        let _ = write!(self.path, "[{i}]");
     }
 
     pub fn report(&mut self, f: Finding<'_>) {
@@ -560,8 +566,8 @@ impl<'a> Walker<'a> {
             self.path.push(')');
         }
 
-        let values: Vec<Option<&'a Node>> = match m.value.map(|v| &v.value) {
-            None => vec![],
+        let values: Items<'a> = match m.value.map(|v| &v.value) {
+            None => Items::Empty,
             Some(
                 n @ Node {
                     value: Value::Array(items),
@@ -585,10 +591,7 @@ impl<'a> Walker<'a> {
                         n.pos,
                     );
                 }
-                items
-                    .iter()
-                    .map(|i| (!matches!(i.value, Value::Null)).then_some(i))
-                    .collect()
+                Items::Many(items)
             }
             Some(n) => {
                 if repeats && self.mode == Mode::Base {
@@ -611,22 +614,19 @@ impl<'a> Walker<'a> {
                             n.pos,
                         );
                     }
-                    vec![None]
+                    Items::One(None)
                 } else {
-                    vec![Some(n)]
+                    Items::One(Some(n))
                 }
             }
         };
-        let exts: Vec<Option<&'a Node>> = match m.ext.map(|x| &x.value) {
-            None => vec![],
+        let exts: Items<'a> = match m.ext.map(|x| &x.value) {
+            None => Items::Empty,
             Some(Node {
                 value: Value::Array(items),
                 ..
-            }) => items
-                .iter()
-                .map(|i| (!matches!(i.value, Value::Null)).then_some(i))
-                .collect(),
-            Some(n) => vec![Some(n)],
+            }) => Items::Many(items),
+            Some(n) => Items::One(Some(n)),
         };
         if let (Some(x), false, Mode::Base) = (m.ext, is_primitive, self.mode) {
             self.error(
@@ -640,7 +640,13 @@ impl<'a> Walker<'a> {
             );
         }
         if is_primitive && self.mode == Mode::Base {
-            super::primitive::check_alignment(self, m.value, m.ext, &values, &exts);
+            // The item lists matter only when both `x` and `_x` are given.
+            let (vs, xs) = if m.value.is_some() && m.ext.is_some() {
+                (values.to_vec(), exts.to_vec())
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            super::primitive::check_alignment(self, m.value, m.ext, &vs, &xs);
         }
 
         let assignment = if e.slicing.is_some() && !e.slices.is_empty() {
@@ -650,26 +656,22 @@ impl<'a> Walker<'a> {
                 None
             };
             let pos = m.value.map(|v| v.key_pos).unwrap_or_default();
-            super::slicing::assign(self, sid, e, &values, item_type, pos)
+            super::slicing::assign(self, sid, e, &values.to_vec(), item_type, pos)
         } else {
             None
         };
         let n = values.len().max(if is_primitive { exts.len() } else { 0 });
         let mut count = 0;
         for i in 0..n {
-            let v = values.get(i).copied().flatten();
-            let x = if is_primitive {
-                exts.get(i).copied().flatten()
-            } else {
-                None
-            };
+            let v = values.get(i);
+            let x = if is_primitive { exts.get(i) } else { None };
             if v.is_none() && x.is_none() {
                 continue;
             }
             count += 1;
             let seg_len = self.path.len();
             if repeats || values.len() > 1 {
-                self.path.push_str(&format!("[{i}]"));
+                self.push_index(i);
             }
             if let Some(v) = v {
                 if is_resource {
@@ -866,6 +868,37 @@ impl<'a> Walker<'a> {
             )
         });
         Some(c)
+    }
+}
+
+/// The items of one property, without copying them: none, a single value
+/// (`None` for JSON null) or an array (null items read as `None`).
+#[derive(Clone, Copy)]
+enum Items<'a> {
+    Empty,
+    One(Option<&'a Node>),
+    Many(&'a [Node]),
+}
+
+impl<'a> Items<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Items::Empty => 0,
+            Items::One(_) => 1,
+            Items::Many(items) => items.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<&'a Node> {
+        match self {
+            Items::Empty => None,
+            Items::One(v) => v.filter(|_| i == 0),
+            Items::Many(items) => items.get(i).filter(|n| !matches!(n.value, Value::Null)),
+        }
+    }
+
+    fn to_vec(self) -> Vec<Option<&'a Node>> {
+        (0..self.len()).map(|i| self.get(i)).collect()
     }
 }
 
