@@ -1,0 +1,163 @@
+// The npm package's Node build (wasm/pkg/node) over the SHIN-NY examples
+// and broken variants, compared with the native CLI. Run wasm/build.sh
+// first; `node --test` from this folder.
+
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  loadPackage, bundleNames, readExample, rulesPath, testRulesPath, cliPath, repoRoot,
+  exampleDir, testExampleDir, flat, errorsOf, brokenVariants, lineColOf,
+} from './common.mjs';
+
+const { Validator, version, lastPanic } = loadPackage();
+const rules = readFileSync(rulesPath);
+const validator = Validator.fromArtifact(rules);
+
+/** The native CLI's OperationOutcome for a file, with the same artifact. */
+function native(file) {
+  const r = spawnSync(cliPath, ['validate', '--rules', rulesPath, '--format', 'json', file], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  assert.ok(r.status === 0 || r.status === 1, `CLI failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+describe('package', () => {
+  test('version() is the workspace version', () => {
+    const cargo = readFileSync(join(repoRoot, 'Cargo.toml'), 'utf8');
+    assert.equal(version(), /^version = "([^"]+)"/m.exec(cargo)[1]);
+  });
+
+  test('a bad artifact throws an Error with a clear message', () => {
+    assert.throws(() => Validator.fromArtifact(new Uint8Array([1, 2, 3])), {
+      name: 'Error',
+      message: /not a shinny rules artifact/,
+    });
+    const truncated = rules.subarray(0, rules.length >> 1);
+    assert.throws(() => Validator.fromArtifact(truncated), { message: /corrupt/ });
+    const wrongVersion = Buffer.from(rules.subarray(0, 64));
+    wrongVersion.writeUInt32LE(9999, 8);
+    assert.throws(() => Validator.fromArtifact(wrongVersion), { message: /format 9999/ });
+    assert.throws(() => Validator.fromArtifacts([rules, 'x']), { message: /item 2 is not a Uint8Array/ });
+    assert.throws(() => Validator.fromArtifacts([]), { message: /no rules artifact/ });
+  });
+
+  test('bad inputs and options throw; the validator stays usable', () => {
+    assert.throws(() => validator.validate(42), { message: /expected a JSON string, a Uint8Array or an object/ });
+    assert.throws(() => validator.validate(undefined), { message: /expected a JSON string/ });
+    assert.throws(() => validator.validate('{}', { profile: '' }), { message: /profile: empty string/ });
+    assert.throws(() => validator.validate('{}', { profile: 7 }), { message: /options.profile: expected a string/ });
+    assert.throws(() => validator.validate('{}', { policy: '{"formatVersion": 1,' }), { message: /invalid policy/ });
+    assert.throws(() => validator.validate('{}', { policy: { formatVersion: 99 } }), { message: /invalid policy/ });
+    const cyclic = {};
+    cyclic.self = cyclic;
+    assert.throws(() => validator.validate(cyclic), { message: /cannot be serialized to JSON/ });
+    assert.equal(lastPanic(), undefined);
+    assert.equal(errorsOf(validator.validate(readExample('Bundle-TaskExample.json'))).length, 0);
+  });
+});
+
+describe('SHIN-NY example bundles', () => {
+  const names = bundleNames();
+  test('there are 18 example bundles', () => assert.equal(names.length, 18));
+
+  for (const name of names) {
+    test(`${name}: no error, same outcome as the native CLI`, () => {
+      const text = readExample(name);
+      const outcome = validator.validate(text);
+      assert.equal(outcome.resourceType, 'OperationOutcome');
+      assert.deepEqual(errorsOf(outcome), []);
+      assert.deepEqual(outcome, native(join(exampleDir, name)));
+    });
+  }
+
+  test('object and byte input give the same issues as text', () => {
+    const text = readExample('Bundle-AHCHRSNQuestionnaireResponseExample.json');
+    const fromText = validator.validate(text).issue.map(flat).map(({ id, severity, expression }) => ({ id, severity, expression }));
+    const fromObject = validator.validate(JSON.parse(text)).issue.map(flat).map(({ id, severity, expression }) => ({ id, severity, expression }));
+    assert.deepEqual(fromObject, fromText);
+    assert.deepEqual(validator.validate(new TextEncoder().encode(text)), validator.validate(text));
+  });
+
+  test('test canonicals: production and test artifacts side by side', () => {
+    const both = Validator.fromArtifacts([rules, readFileSync(testRulesPath)]);
+    assert.equal(both.contextCount, 2);
+    const names = bundleNames(testExampleDir);
+    assert.equal(names.length, 18);
+    for (const name of names) {
+      const text = readExample(name, testExampleDir);
+      assert.match(text, /test\.shinny\.org/);
+      assert.deepEqual(errorsOf(both.validate(text)), [], name);
+    }
+  });
+});
+
+describe('broken variants', () => {
+  for (const [name, v] of Object.entries(brokenVariants())) {
+    test(name, () => {
+      const errors = errorsOf(validator.validate(v.text));
+      assert.ok(errors.length > 0, 'expected an error');
+      const hit = errors.find((e) => (!v.id || e.id === v.id) && (!v.expression || e.expression === v.expression));
+      assert.ok(hit, `no error ${v.id ?? ''} ${v.expression ?? ''} in ${JSON.stringify(errors, null, 1)}`);
+      if (v.fatal) assert.equal(hit.severity, 'fatal');
+      assert.ok(hit.line >= 1 && hit.col >= 1, 'the issue has a line and column');
+      if (v.find) assert.deepEqual({ line: hit.line, col: hit.col }, lineColOf(v.text, v.find));
+    });
+  }
+
+  test('JSON syntax errors are issues with line and column, not exceptions', () => {
+    const outcome = validator.validate('{\n  "resourceType": "Patient",\n  "id": x\n}');
+    const [e] = errorsOf(outcome);
+    assert.equal(e.id, 'JSON_SYNTAX');
+    assert.equal(e.severity, 'fatal');
+    assert.deepEqual([e.line, e.col], [3, 9]);
+    const bad = validator.validate(new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]));
+    assert.equal(errorsOf(bad)[0].id, 'JSON_SYNTAX');
+  });
+
+  test('hostile input: deep nesting, empty input, random bytes', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    assert.equal(errorsOf(validator.validate(deep))[0].severity, 'fatal');
+    assert.equal(errorsOf(validator.validate(''))[0].id, 'JSON_SYNTAX');
+    let seed = 7;
+    const bytes = new Uint8Array(10_000).map(() => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff);
+    assert.ok(errorsOf(validator.validate(bytes)).length > 0);
+    // Within the depth limit (400) the validator recurses without trapping.
+    const nested = { resourceType: 'Parameters', parameter: [] };
+    let p = nested.parameter;
+    for (let i = 0; i < 60; i++) {
+      const inner = { name: `p${i}`, part: [] };
+      p.push(inner);
+      p = inner.part;
+    }
+    validator.validate(nested);
+    assert.equal(lastPanic(), undefined);
+  });
+
+  test('profile option: a Patient checked against the SHIN-NY Bundle profile', () => {
+    const patient = '{"resourceType": "Patient", "id": "p1"}';
+    assert.deepEqual(errorsOf(validator.validate(patient)), []);
+    const errors = errorsOf(validator.validate(patient, {
+      profile: 'http://shinny.org/us/ny/hrsn/StructureDefinition/SHINNYBundleProfile',
+    }));
+    assert.ok(errors.length > 0);
+  });
+
+  test('policy option, as text and as object', () => {
+    const policyText = readFileSync(join(repoRoot, 'ig/policies/java-hub-threshold.json'), 'utf8');
+    const text = readExample('Bundle-AHCHRSNScreeningResponseExample.json');
+    const plain = validator.validate(text);
+    assert.ok(plain.issue.some((i) => i.severity === 'warning'));
+    const viaText = validator.validate(text, { policy: policyText });
+    const viaObject = validator.validate(text, { policy: JSON.parse(policyText) });
+    assert.deepEqual(viaObject, viaText);
+    assert.match(JSON.stringify(viaText), /java-hub-threshold/);
+    // Only error and fatal issues are reported; none here, so one "empty" issue.
+    assert.ok(viaText.issue.every((i) => i.severity !== 'warning'), JSON.stringify(viaText));
+    assert.ok(viaText.issue.length < plain.issue.length);
+  });
+});
