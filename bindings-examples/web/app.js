@@ -4,7 +4,7 @@
 // in the text. No framework, no network access besides this page's files.
 //
 // For tests and measurements, `window.shinny` exposes the loaded validator
-// ({ ready, validator, lastOutcome, lastMillis }).
+// ({ ready, validator, lastOutcome, lastMillis, Validator }).
 
 import init, { Validator, version } from './pkg/shinny_wasm.js';
 
@@ -20,7 +20,7 @@ const LINE_URL = 'http://hl7.org/fhir/StructureDefinition/operationoutcome-issue
 const COL_URL = 'http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-col';
 const ID_URL = 'http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id';
 
-const state = { ready: null, validator: null, lastOutcome: null, lastMillis: null };
+const state = { ready: null, validator: null, lastOutcome: null, lastMillis: null, Validator };
 window.shinny = state;
 
 /** Fetches a rules artifact; `optional` ones may be missing (404). */
@@ -130,7 +130,13 @@ function render(outcome) {
   summary.append(head, document.createElement('br'), counts);
   filters.hidden = issues.length === 0;
 
-  list.replaceChildren(...issues.map(renderIssue));
+  for (const box of filters.querySelectorAll('input[data-sev]')) {
+    box.nextElementSibling.textContent = `${box.dataset.label} (${count(box.dataset.sev)})`;
+  }
+  // Errors first, then warnings, then information; document order within.
+  const rank = { error: 0, warning: 1, information: 2 };
+  const sorted = [...issues].sort((a, b) => rank[a.severity] - rank[b.severity] || a.index - b.index);
+  list.replaceChildren(...sorted.map(renderIssue));
   applyFilters();
   setStatus('', '');
 }
