@@ -87,3 +87,57 @@ impl Validator {
 pub fn parse_policy(text: &str) -> Result<Policy, String> {
     Policy::from_json(text).map_err(|e| format!("invalid policy: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shinny_engine::ContextBuilder;
+
+    fn empty_artifact() -> Vec<u8> {
+        ContextBuilder::new().build().to_artifact()
+    }
+
+    #[test]
+    fn artifact_errors_name_the_artifact() {
+        let err = |list: &[&[u8]]| Validator::from_artifacts(list).err().unwrap();
+        assert_eq!(err(&[]), "no rules artifact given");
+        assert!(err(&[b"nope"]).starts_with("cannot load the rules artifact: not a shinny"));
+        let good = empty_artifact();
+        let msg = err(&[&good, &good[..20]]);
+        assert!(
+            msg.starts_with("cannot load rules artifact 2 of 2:"),
+            "{msg}"
+        );
+        assert_eq!(
+            Validator::from_artifacts(&[&good, &good])
+                .unwrap()
+                .context_count(),
+            2
+        );
+    }
+
+    #[test]
+    fn invalid_documents_are_issues_and_options_are_checked() {
+        let good = empty_artifact();
+        let v = Validator::from_artifacts(&[&good]).unwrap();
+        let out = v.validate(b"{\"resourceType\": ", None, None).unwrap();
+        assert_eq!(out["resourceType"], "OperationOutcome");
+        assert_eq!(out["issue"][0]["severity"], "fatal");
+        assert!(out.to_string().contains("JSON_SYNTAX"));
+        let err = v.validate(b"{}", Some("  "), None).unwrap_err();
+        assert!(err.starts_with("profile: empty string"), "{err}");
+        assert!(parse_policy("{")
+            .unwrap_err()
+            .starts_with("invalid policy:"));
+        let policy = parse_policy(
+            r#"{"formatVersion": 1, "name": "p", "version": "1", "minSeverity": "error"}"#,
+        );
+        let out = v.validate(b"[", None, Some(&policy.unwrap())).unwrap();
+        assert!(out.to_string().contains("JSON_SYNTAX"));
+    }
+
+    #[test]
+    fn version_is_the_crate_version() {
+        assert_eq!(version(), env!("CARGO_PKG_VERSION"));
+    }
+}
