@@ -119,7 +119,7 @@ function render(outcome) {
   head.className = 'verdict';
   head.textContent = errors
     ? 'Not valid: fix the errors below before sending this bundle.'
-    : 'Valid: no errors found.';
+    : `Valid: no errors found.${warnings ? ' Please review the warnings.' : ''}`;
   const counts = document.createElement('span');
   counts.className = 'counts';
   counts.dataset.errors = errors;
@@ -241,6 +241,19 @@ async function loadFile(file) {
   validate();
 }
 
+/** Re-indents the JSON (one member per line), then checks it again. */
+function format() {
+  let parsed;
+  try {
+    parsed = JSON.parse(input.value);
+  } catch {
+    setStatus('The text is not valid JSON, so it cannot be laid out: press Check bundle to see where.', 'warn');
+    return;
+  }
+  input.value = JSON.stringify(parsed, null, 2);
+  if (state.lastOutcome) validate();
+}
+
 function download() {
   if (!state.lastOutcome) return;
   const blob = new Blob([JSON.stringify(state.lastOutcome, null, 2)], { type: 'application/fhir+json' });
@@ -252,6 +265,7 @@ function download() {
 }
 
 checkButton.addEventListener('click', validate);
+$('format').addEventListener('click', format);
 $('clear').addEventListener('click', () => {
   input.value = '';
   summary.hidden = true;

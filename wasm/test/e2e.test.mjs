@@ -73,6 +73,13 @@ test('a valid SHIN-NY bundle chosen with the file picker is reported valid', asy
   assert.equal(r.valid, true, r.verdict);
   assert.equal(r.errors, 0);
   assert.match(r.verdict, /Valid/);
+  // The example is written on one line: lay it out, and it is checked again.
+  assert.equal(await page.$eval('#input', (a) => a.value.split('\n').length), 1);
+  await page.click('#format');
+  assert.ok((await page.$eval('#input', (a) => a.value.split('\n').length)) > 1000);
+  const again = await readResults();
+  assert.equal(again.valid, true);
+  assert.ok(again.issues.some((i) => /^Line \d{2,}, column/.test(i.where)), 'issues now point below line 1');
   await page.screenshot({ path: join(artifacts, 'web-page-valid.png') });
 });
 
