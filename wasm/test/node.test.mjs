@@ -119,7 +119,7 @@ describe('broken variants', () => {
     assert.equal(errorsOf(bad)[0].id, 'JSON_SYNTAX');
   });
 
-  test('hostile input: deep nesting, empty input, random bytes', () => {
+  test('hostile input: deep nesting, empty input, random bytes, deep FHIR structures', () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     assert.equal(errorsOf(validator.validate(deep))[0].severity, 'fatal');
     assert.equal(errorsOf(validator.validate(''))[0].id, 'JSON_SYNTAX');
@@ -135,6 +135,33 @@ describe('broken variants', () => {
       p = inner.part;
     }
     validator.validate(nested);
+    // Extensions nested 195 deep (each with its invariants), Bundles in
+    // Bundles 98 deep, contained resources 198 deep: all near the limit.
+    const patient = { resourceType: 'Patient', extension: [] };
+    let ext = patient.extension;
+    for (let i = 0; i < 195; i++) {
+      const x = { url: `http://example.org/e${i}`, extension: [] };
+      ext.push(x);
+      ext = x.extension;
+    }
+    ext.push({ url: 'http://example.org/leaf', valueString: 'a' });
+    assert.ok(validator.validate(patient).issue.length > 195);
+    const root = { resourceType: 'Bundle', type: 'collection' };
+    let b = root;
+    for (let i = 0; i < 98; i++) {
+      const inner = { resourceType: 'Bundle', type: 'collection' };
+      b.entry = [{ fullUrl: `urn:uuid:00000000-0000-0000-0000-${String(i).padStart(12, '0')}`, resource: inner }];
+      b = inner;
+    }
+    assert.deepEqual(errorsOf(validator.validate(root)), []);
+    const outer = { resourceType: 'Patient' };
+    let c = outer;
+    for (let i = 0; i < 198; i++) {
+      const x = { resourceType: 'Patient', id: `p${i}` };
+      c.contained = [x];
+      c = x;
+    }
+    assert.ok(errorsOf(validator.validate(outer)).length > 0);
     assert.equal(lastPanic(), undefined);
   });
 
