@@ -15,6 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 package_dir=${PACKAGE_DIR:-../shared/fhir-packages}
+# Cargo's output folder (binaries, the .wasm); the artifacts go to target/.
+cargo_target=${CARGO_TARGET_DIR:-target}
+mkdir -p target
 
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
@@ -26,13 +29,13 @@ fi
 
 echo "== rules artifacts (shinny compile)"
 cargo build --release -p shinny-cli
-target/release/shinny compile --package-dir "$package_dir" -o target/shinny.rules
-target/release/shinny compile --package-dir "$package_dir" --ig 'us.ny.hrsn#1.9.4-test' \
+"$cargo_target/release/shinny" compile --package-dir "$package_dir" -o target/shinny.rules
+"$cargo_target/release/shinny" compile --package-dir "$package_dir" --ig 'us.ny.hrsn#1.9.4-test' \
     -o target/shinny-test.rules
 
 echo "== shinny-wasm for wasm32-unknown-unknown (profile wasm-release)"
 cargo build -p shinny-wasm --target wasm32-unknown-unknown --profile wasm-release
-wasm=target/wasm32-unknown-unknown/wasm-release/shinny_wasm.wasm
+wasm=$cargo_target/wasm32-unknown-unknown/wasm-release/shinny_wasm.wasm
 
 echo "== wasm-bindgen: web and node"
 rm -rf wasm/pkg

@@ -1,7 +1,7 @@
 // Paths and fixtures shared by the Node and browser tests.
 
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { repoRoot, exampleDir } from './serve.mjs';
 
@@ -9,7 +9,9 @@ export { repoRoot, exampleDir };
 export const testExampleDir = exampleDir.replace('us.ny.hrsn#1.9.4/', 'us.ny.hrsn#1.9.4-test/');
 export const rulesPath = join(repoRoot, 'target/shinny.rules');
 export const testRulesPath = join(repoRoot, 'target/shinny-test.rules');
-export const cliPath = join(repoRoot, 'target/release/shinny');
+/** The native CLI: $SHINNY_CLI, else Cargo's release output ($CARGO_TARGET_DIR or target/). */
+export const cliPath = process.env.SHINNY_CLI
+  || join(resolve(repoRoot, process.env.CARGO_TARGET_DIR || 'target'), 'release/shinny');
 
 /** The Node build of the package (run wasm/build.sh first). */
 export function loadPackage() {
