@@ -165,6 +165,43 @@ describe('broken variants', () => {
     assert.equal(lastPanic(), undefined);
   });
 
+  test('300 random mutations of a SHIN-NY bundle: always an outcome, never a trap', () => {
+    const base = readExample('Bundle-TaskExample.json');
+    const doc = JSON.parse(base);
+    let seed = 12345;
+    const rnd = (n) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const values = [null, true, 0, -1.5e308, '', 'x'.repeat(1000), [], {}, [[[]]], { resourceType: 'Patient' }];
+    // Every path to a value in the document, to replace one at random.
+    const paths = [];
+    const walk = (v, path) => {
+      paths.push(path);
+      if (v && typeof v === 'object') for (const k of Object.keys(v)) walk(v[k], [...path, k]);
+    };
+    walk(doc, []);
+    for (let i = 0; i < 300; i++) {
+      let input;
+      if (i % 2 === 0) {
+        const copy = structuredClone(doc);
+        const path = paths[1 + rnd(paths.length - 1)];
+        let parent = copy;
+        for (const k of path.slice(0, -1)) parent = parent[k];
+        parent[path.at(-1)] = values[rnd(values.length)];
+        input = JSON.stringify(copy);
+      } else {
+        const at = rnd(base.length);
+        const len = rnd(40);
+        input = rnd(2) ? base.slice(0, at) + base.slice(at + len) : base.slice(0, at) + String.fromCharCode(rnd(0x3000)) + base.slice(at);
+      }
+      const outcome = validator.validate(input);
+      assert.equal(outcome.resourceType, 'OperationOutcome');
+      assert.ok(outcome.issue.length >= 1);
+    }
+    assert.equal(lastPanic(), undefined);
+  });
+
   test('profile option: a Patient checked against the SHIN-NY Bundle profile', () => {
     const patient = '{"resourceType": "Patient", "id": "p1"}';
     assert.deepEqual(errorsOf(validator.validate(patient)), []);
