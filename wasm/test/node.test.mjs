@@ -4,7 +4,8 @@
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, mkdirSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
@@ -58,6 +59,42 @@ describe('package', () => {
     assert.throws(() => validator.validate(cyclic), { message: /cannot be serialized to JSON/ });
     assert.equal(lastPanic(), undefined);
     assert.equal(errorsOf(validator.validate(readExample('Bundle-TaskExample.json'))).length, 0);
+  });
+});
+
+describe('npm package', () => {
+  const pkg = join(repoRoot, 'wasm/pkg');
+
+  test('resolves by name: require() and import get the Node build, ./web the ES module', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shinny-wasm-pkg-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(pkg, join(dir, 'node_modules/shinny-wasm'), 'dir');
+      writeFileSync(join(dir, 'cjs.cjs'), `const s = require('shinny-wasm');
+console.log(JSON.stringify([typeof s.Validator.fromArtifact, s.version()]));`);
+      writeFileSync(join(dir, 'esm.mjs'), `import { Validator, version } from 'shinny-wasm';
+import init, { Validator as W } from 'shinny-wasm/web';
+console.log(JSON.stringify([typeof Validator.fromArtifact, version(), typeof init, typeof W]));`);
+      const run = (file) => {
+        const r = spawnSync(process.execPath, [file], { cwd: dir, encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        return JSON.parse(r.stdout);
+      };
+      assert.deepEqual(run('cjs.cjs'), ['function', version()]);
+      assert.deepEqual(run('esm.mjs'), ['function', version(), 'function', 'function']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('npm pack ships both builds, their types and the README', () => {
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json'], { cwd: pkg, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const files = JSON.parse(r.stdout)[0].files.map((f) => f.path).sort();
+    for (const f of ['README.md', 'package.json', 'node/shinny_wasm.js', 'node/shinny_wasm.d.ts',
+      'node/shinny_wasm_bg.wasm', 'web/shinny_wasm.js', 'web/shinny_wasm.d.ts', 'web/shinny_wasm_bg.wasm']) {
+      assert.ok(files.includes(f), `${f} not in ${files}`);
+    }
   });
 });
 
