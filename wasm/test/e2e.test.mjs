@@ -131,6 +131,22 @@ test('invalid JSON is reported as an issue with its line, not a crash', async ()
   assert.match(r.issues[0].where, /^Line 3, column 11/);
 });
 
+test('a file dropped on the text box is loaded and checked', async () => {
+  const text = readExample('Bundle-TaskExample.json');
+  await page.evaluate((content) => {
+    const data = new DataTransfer();
+    data.items.add(new File([content], 'Bundle-TaskExample.json', { type: 'application/json' }));
+    const drop = document.getElementById('drop');
+    drop.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+    drop.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+  }, text);
+  await page.waitForFunction((t) => document.getElementById('input').value === t, text);
+  await page.waitForSelector('#summary.valid');
+  const r = await readResults();
+  assert.equal(r.errors, 0);
+  assert.match(await page.textContent('#status'), /^$|Loaded/);
+});
+
 test('no script error on the page', () => {
   assert.deepEqual(pageErrors, []);
 });
