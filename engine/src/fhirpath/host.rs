@@ -42,11 +42,32 @@ pub trait EvalHost {
     }
 
     /// The current date-time for `now()`/`today()`/`timeOfDay()`; `None`
-    /// uses the system clock (not available on wasm32-unknown-unknown,
-    /// where those functions then fail unless the host provides it).
+    /// uses the clock installed with [`set_clock`], else the system clock
+    /// (not available on wasm32-unknown-unknown, where those functions then
+    /// fail unless a clock is installed or the host provides it).
     fn now(&self) -> Option<Temporal> {
         None
     }
+}
+
+/// A process-wide clock: milliseconds since the Unix epoch (UTC), or `None`
+/// when unavailable.
+pub type ClockFn = fn() -> Option<i64>;
+
+static CLOCK: std::sync::OnceLock<ClockFn> = std::sync::OnceLock::new();
+
+/// Installs the clock that `now()`, `today()` and `timeOfDay()` read when the
+/// [`EvalHost`] gives no time, instead of the system clock. Meant for
+/// targets without one (wasm32-unknown-unknown: the WASM binding installs
+/// JavaScript's `Date.now`). The first installed clock stays; returns
+/// `false` when one was already installed.
+pub fn set_clock(clock: ClockFn) -> bool {
+    CLOCK.set(clock).is_ok()
+}
+
+/// The clock installed with [`set_clock`], if any.
+pub(crate) fn installed_clock() -> Option<ClockFn> {
+    CLOCK.get().copied()
 }
 
 /// A host with all defaults.

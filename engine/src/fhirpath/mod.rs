@@ -51,7 +51,7 @@ use crate::json::Node;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use host::{default_resolve, EvalHost, NoHost, ResolveContext};
+pub use host::{default_resolve, set_clock, ClockFn, EvalHost, NoHost, ResolveContext};
 pub use model::{capitalize, resolve_key, ChildInfo, ModelInfo, SnapshotModel, TypeKind};
 pub use parser::{BinOp, Expr, ExprKind, TypeSpec};
 pub use value::{is_fhir_primitive, Item, NodeItem, TypeName};

@@ -833,3 +833,27 @@ fn random_expressions_never_panic() {
         "only {compiled} random expressions compiled"
     );
 }
+
+/// Without a host clock, `now()` and `today()` read the clock installed
+/// with `set_clock` (the WASM binding installs JavaScript's `Date.now`).
+#[test]
+fn installed_clock() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    // The system time, so that tests running alongside see the same clock.
+    fn clock() -> Option<i64> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        i64::try_from(d.as_millis()).ok()
+    }
+    assert!(set_clock(clock));
+    assert!(!set_clock(clock), "the first clock stays");
+    let p = parse_json(br#"{"resourceType":"Patient"}"#).unwrap();
+    assert_eq!(
+        run("now() > @2020 and today() > @2020-01-01", &p).unwrap(),
+        vec!["true"]
+    );
+    assert!(CALLS.load(Ordering::SeqCst) >= 1);
+}

@@ -7,19 +7,28 @@ use crate::fhirpath::parser::ExprKind;
 use crate::fhirpath::value::Item;
 use std::cmp::Ordering;
 
-/// The current UTC time as (days since epoch, milliseconds of day).
-#[cfg(not(target_arch = "wasm32"))]
+/// The current UTC time as (days since epoch, milliseconds of day): the
+/// installed clock ([`crate::fhirpath::set_clock`]), else the system's.
 fn clock() -> Option<(i64, i64)> {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?;
-    let ms = d.as_millis() as i64;
+    let ms = match crate::fhirpath::host::installed_clock() {
+        Some(f) => f()?,
+        None => system_clock()?,
+    };
     Some((ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000)))
 }
 
-/// No clock without a host on wasm32-unknown-unknown.
+/// Milliseconds since the Unix epoch from the system clock.
+#[cfg(not(target_arch = "wasm32"))]
+fn system_clock() -> Option<i64> {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    i64::try_from(d.as_millis()).ok()
+}
+
+/// No system clock on wasm32-unknown-unknown (std's would panic).
 #[cfg(target_arch = "wasm32")]
-fn clock() -> Option<(i64, i64)> {
+fn system_clock() -> Option<i64> {
     None
 }
 
