@@ -368,7 +368,14 @@ fn run(
         });
     }
 
+    // Decided now, on the outcome the submitter sees, and written with the
+    // interaction: the outbox job can never be missing.
+    let forward = state
+        .forwarder
+        .as_ref()
+        .and_then(|f| f.route_for(&tenant.id, &reported));
     let interaction = NewInteraction {
+        forward,
         id: id.to_string(),
         tenant_id: tenant.id.clone(),
         received_micros,
@@ -435,5 +442,8 @@ fn save(state: &AppState, mut interaction: NewInteraction) -> Result<Duration, A
         .interactions_stored
         .fetch_add(1, Ordering::Relaxed);
     tracing::info!(store_ms = store_time.as_secs_f64() * 1e3, "stored");
+    if let (Some(f), Some(_)) = (&state.forwarder, &interaction.forward) {
+        f.wake.notify_one();
+    }
     Ok(store_time)
 }
