@@ -104,7 +104,7 @@ pub async fn replay(
             "expected {{\"deadLetters\": true, \"tenant\": ...}} or {{\"tenant\": ..., \"ids\": [...]}}: {e}"
         ))
     })?;
-    if req.dead_letters == !req.ids.is_empty() {
+    if req.dead_letters != req.ids.is_empty() {
         return Err(ApiError::bad_request(
             "give either deadLetters: true or a non-empty ids list",
         ));
