@@ -94,7 +94,7 @@ max_backoff_ms = 500
 [[forwarding.destinations]]
 name = "lake"
 url = "{lake}"
-timeout_ms = 2000
+timeout_ms = 1500
 max_concurrent = 4
 [[tenants]]
 id = "qe-a"
@@ -130,13 +130,25 @@ fn kill_and_restart(storage: &str) {
     // SIGKILL: no shutdown code runs.
     first.0.kill().unwrap();
     first.0.wait().unwrap();
-    let before = lake.state.delivered().len();
+    let delivered_before = lake.state.delivered();
+    let before = delivered_before.len();
+    // Sent but not answered when the process died.
+    let cut_off: std::collections::HashSet<String> = lake
+        .state
+        .arrived
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|k| !delivered_before.contains_key(*k))
+        .cloned()
+        .collect();
     eprintln!(
         "killed with {before} of {} delivered and {} in flight",
         accepted.len(),
         lake.state.in_progress.load(Ordering::SeqCst)
     );
     assert!(before < accepted.len(), "the kill came too late to matter");
+    assert!(!cut_off.is_empty(), "no delivery was in flight at the kill");
 
     let (_second, addr) = launch(&config);
     for i in 0..8 {
@@ -158,6 +170,14 @@ fn kill_and_restart(storage: &str) {
         "all {} delivered {:.1} s after the restart; {extra} duplicate(s), dropped by their idempotency keys",
         accepted.len(),
         t.elapsed().as_secs_f64()
+    );
+    // Those cut off were sent again under the same key.
+    for k in &cut_off {
+        assert!(delivered.contains_key(k), "in-flight {k} lost");
+    }
+    eprintln!(
+        "{} deliveries cut off by the kill were redelivered",
+        cut_off.len()
     );
     // Every key the lake saw is one of ours.
     for r in lake.state.requests() {

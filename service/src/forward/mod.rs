@@ -120,6 +120,14 @@ impl Forwarder {
             if d.max_concurrent == 0 || d.timeout_ms == 0 {
                 return Err(e("max_concurrent and timeout_ms must be positive".into()));
             }
+            // An attempt that outlives its lease is claimed again while it
+            // is still running: a needless duplicate.
+            if d.timeout_ms >= config.lease_seconds.saturating_mul(1000) {
+                return Err(e(format!(
+                    "timeout_ms ({}) must be shorter than forwarding.lease_seconds ({} s)",
+                    d.timeout_ms, config.lease_seconds
+                )));
+            }
             let files = TlsFiles {
                 ca: d.ca.as_deref(),
                 identity: identity(&d.client_cert, &d.client_key).map_err(e)?,
@@ -292,7 +300,7 @@ url = "http://127.0.0.1:9/lake"
 
     #[test]
     fn rejects_bad_configuration_clearly() {
-        let cases: [(&str, Option<&str>, &str); 6] = [
+        let cases: [(&str, Option<&str>, &str); 7] = [
             ("default_destination = \"nope\"", None, "nope"),
             (
                 "[[destinations]]\nname = \"lake\"\nurl = \"ftp://x\"",
@@ -311,6 +319,11 @@ url = "http://127.0.0.1:9/lake"
                 "/nonexistent/c.pem",
             ),
             ("", Some("select = \"all\""), "no destination"),
+            (
+                "lease_seconds = 1\n[[destinations]]\nname = \"lake\"\nurl = \"http://x\"\ntimeout_ms = 1000",
+                None,
+                "shorter than",
+            ),
         ];
         for (forwarding, t, expect) in cases {
             let e = Forwarder::new(Some(&fwd(forwarding)), &[tenant("a", t)])

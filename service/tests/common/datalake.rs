@@ -48,7 +48,10 @@ pub struct Received {
 pub type Script = Box<dyn Fn(usize, u32) -> Fault + Send + Sync>;
 
 pub struct LakeState {
+    /// Answered requests (and hangs).
     pub received: Mutex<Vec<Received>>,
+    /// Keys of every request on arrival, answered or not.
+    pub arrived: Mutex<Vec<String>>,
     seen: Mutex<HashMap<String, (usize, u32)>>,
     script: Mutex<Script>,
     pub in_progress: std::sync::atomic::AtomicUsize,
@@ -101,6 +104,7 @@ impl Lake {
             .unwrap();
         let state = Arc::new(LakeState {
             received: Mutex::new(Vec::new()),
+            arrived: Mutex::new(Vec::new()),
             seen: Mutex::new(HashMap::new()),
             script: Mutex::new(script),
             in_progress: Default::default(),
@@ -170,6 +174,7 @@ async fn handle(st: Arc<LakeState>, req: Request<hyper::body::Incoming>) -> Resp
         .find_map(|p| p.strip_prefix("processingAgent="))
         .unwrap_or("")
         .to_string();
+    st.arrived.lock().unwrap().push(key.clone());
     let body = req
         .into_body()
         .collect()
