@@ -154,7 +154,14 @@ impl Server {
             let _ = s.send(());
         }
         let _ = self.forward_stop.send(true);
-        self.task.await.unwrap_or(Ok(()))
+        let served = self.task.await.unwrap_or(Ok(()));
+        if let Some(f) = &self.state.forwarder {
+            let limit = f.longest_timeout() + std::time::Duration::from_secs(1);
+            if !f.drain(limit).await {
+                tracing::warn!("deliveries still in flight at shutdown; they will be re-sent");
+            }
+        }
+        served
     }
 
     /// Serves until `signal` completes, then shuts down gracefully

@@ -32,6 +32,8 @@ pub struct Destination {
     pub slots: Arc<Semaphore>,
     /// Its own endpoint (for jobs of tenants no longer configured).
     pub endpoint: Arc<Endpoint>,
+    /// The size of `slots`.
+    pub max_concurrent: usize,
 }
 
 /// How one tenant's bundles are forwarded.
@@ -145,6 +147,7 @@ impl Forwarder {
                 name: d.name.clone(),
                 slots: Arc::new(Semaphore::new(d.max_concurrent)),
                 endpoint: Arc::new(endpoint),
+                max_concurrent: d.max_concurrent,
             });
         }
         if let Some(def) = &config.default_destination {
@@ -230,6 +233,30 @@ impl Forwarder {
     /// The destination a replay of the tenant's interaction goes to.
     pub fn replay_destination(&self, tenant_id: &str) -> Option<String> {
         self.routes.get(tenant_id).map(|r| r.destination.clone())
+    }
+
+    /// Waits until no delivery is in flight, at most `limit`: a graceful
+    /// stop lets attempts finish rather than leaving them to be re-sent
+    /// when their lease runs out. Returns whether all finished.
+    pub async fn drain(&self, limit: Duration) -> bool {
+        let all = async {
+            for d in &self.destinations {
+                // Every slot free means no attempt runs; closing the
+                // semaphore then keeps the worker from starting another.
+                let _ = d.slots.acquire_many(d.max_concurrent as u32).await;
+                d.slots.close();
+            }
+        };
+        tokio::time::timeout(limit, all).await.is_ok()
+    }
+
+    /// The longest attempt timeout of any destination.
+    pub fn longest_timeout(&self) -> Duration {
+        self.destinations
+            .iter()
+            .map(|d| d.endpoint.timeout)
+            .max()
+            .unwrap_or_default()
     }
 
     /// Whether the request carries a data-lake result key.

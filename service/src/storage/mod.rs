@@ -52,7 +52,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// One state change of an interaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateChange {
-    /// `received`, `validated`, `stored` (later: `forwarded`, `failed`).
+    /// `received`, `validated`, `stored`; with forwarding `forwarded`,
+    /// `dead-letter`, `requeued`.
     pub state: String,
     /// When, in microseconds since the Unix epoch (UTC).
     #[serde(skip)]

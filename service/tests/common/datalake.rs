@@ -55,9 +55,20 @@ pub struct LakeState {
     seen: Mutex<HashMap<String, (usize, u32)>>,
     script: Mutex<Script>,
     pub in_progress: std::sync::atomic::AtomicUsize,
+    /// Requests wait while this is false.
+    gate: tokio::sync::watch::Sender<bool>,
 }
 
 impl LakeState {
+    /// Holds every request (after reading it) until [`Self::open_gate`].
+    pub fn close_gate(&self) {
+        self.gate.send_replace(false);
+    }
+
+    pub fn open_gate(&self) {
+        self.gate.send_replace(true);
+    }
+
     pub fn set_script(&self, s: Script) {
         *self.script.lock().unwrap() = s;
     }
@@ -108,6 +119,7 @@ impl Lake {
             seen: Mutex::new(HashMap::new()),
             script: Mutex::new(script),
             in_progress: Default::default(),
+            gate: tokio::sync::watch::channel(true).0,
         });
         let listener = rt.block_on(tokio::net::TcpListener::bind(addr)).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -181,6 +193,8 @@ async fn handle(st: Arc<LakeState>, req: Request<hyper::body::Incoming>) -> Resp
         .await
         .map(|c| c.to_bytes().to_vec())
         .unwrap_or_default();
+    let mut gate = st.gate.subscribe();
+    let _ = gate.wait_for(|open| *open).await;
     let (key_index, attempt) = {
         let mut seen = st.seen.lock().unwrap();
         let n = seen.len();
