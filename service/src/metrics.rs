@@ -149,9 +149,10 @@ impl ForwardMetrics {
 /// The outbox depth by job state, in the text exposition.
 pub fn render_queue_depth(depth: &[(String, i64)]) -> String {
     let mut out = String::from(
-        "# HELP shinny_forward_queue_depth Forwarding jobs by state.\n# TYPE shinny_forward_queue_depth gauge\n",
+        "# HELP shinny_forward_queue_depth Forwarding jobs not yet delivered, by state.\n# TYPE shinny_forward_queue_depth gauge\n",
     );
-    for st in crate::storage::outbox::state::ALL {
+    use crate::storage::outbox::state;
+    for st in state::ALL.iter().filter(|s| **s != state::DELIVERED) {
         let n = depth.iter().find(|(s, _)| s == st).map_or(0, |(_, n)| *n);
         let _ = writeln!(out, "shinny_forward_queue_depth{{state=\"{st}\"}} {n}");
     }

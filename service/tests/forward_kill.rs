@@ -208,3 +208,40 @@ fn sigkill_during_delivery_loses_nothing_postgres() {
     ));
     common::drop_schema(&url, &schema);
 }
+
+#[test]
+fn bad_forwarding_configuration_stops_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let config = write_config(
+        dir.path(),
+        &format!("sqlite_path = \"{}\"", db.display()),
+        "https://127.0.0.1:9/lake",
+    );
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "max_concurrent = 4\n",
+        "max_concurrent = 4\nclient_cert = \"/nonexistent/client.pem\"\nclient_key = \"/nonexistent/client.key\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shinny-service"))
+        .args(["--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("destination \"lake\"") && err.contains("/nonexistent/client.pem"),
+        "{err}"
+    );
+    // Unknown keys too.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("poll_interval_ms = 50", "poll_interval = 50");
+    std::fs::write(&config, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shinny-service"))
+        .args(["--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("poll_interval"));
+}

@@ -261,7 +261,8 @@ pub trait Store: Send + Sync {
         tenant_id: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<(String, String)>>;
-    /// Jobs per state.
+    /// Jobs per state, delivered ones excepted (they are history, and
+    /// counting them would grow with the table; see the deliveries counter).
     fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>>;
 }
 

@@ -248,7 +248,7 @@ pub(super) fn dead_letters(
 
 pub(super) fn queue_depth(c: &mut Client) -> StoreResult<Vec<(String, i64)>> {
     Ok(c.query(
-        "SELECT state, COUNT(*) FROM forward_job GROUP BY state",
+        "SELECT state, COUNT(*) FROM forward_job WHERE state <> 'delivered' GROUP BY state",
         &[],
     )
     .map_err(db)?

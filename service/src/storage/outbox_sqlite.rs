@@ -294,7 +294,9 @@ pub(super) fn dead_letters(
 
 pub(super) fn queue_depth(c: &Connection) -> StoreResult<Vec<(String, i64)>> {
     let mut q = c
-        .prepare_cached("SELECT state, COUNT(*) FROM forward_job GROUP BY state")
+        .prepare_cached(
+            "SELECT state, COUNT(*) FROM forward_job WHERE state <> 'delivered' GROUP BY state",
+        )
         .map_err(db)?;
     let rows = q
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))

@@ -89,7 +89,7 @@ CREATE TABLE forward_job (
     PRIMARY KEY (tenant_id, id),
     FOREIGN KEY (tenant_id, id) REFERENCES interaction (tenant_id, id) ON DELETE CASCADE
 );
-CREATE INDEX forward_job_due ON forward_job (destination, state, next_attempt_at);
+CREATE INDEX forward_job_due ON forward_job (state, destination, next_attempt_at);
 CREATE INDEX forward_job_by_id ON forward_job (id);
 CREATE TABLE forward_attempt (
     tenant_id TEXT NOT NULL,
