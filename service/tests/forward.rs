@@ -153,8 +153,12 @@ fn faults_replay_and_results(db: Db) {
         assert_eq!(f["destination"], "lake");
         let h = f["history"].as_array().unwrap();
         assert_eq!(h.last().unwrap()["outcome"], "delivered", "{f}");
-        assert!(h.len() >= 2, "every bundle met at least one fault: {f}");
+        // Every request the lake saw is an attempt in the history (which
+        // also has the refused connections).
+        assert!(h.len() >= mine.len(), "{f}");
     }
+    // Faults were met: more requests than bundles.
+    assert!(requests.len() > accepted.len() + 4);
     // Retry-After honoured: the 429'd key came back no sooner than 1 s.
     let tm: Vec<_> = requests.iter().filter(|r| r.status == 429).collect();
     assert!(!tm.is_empty());

@@ -131,9 +131,12 @@ async fn deliver(
     let span = tracing::info_span!("forward", interaction_id = %job.id, tenant = %job.tenant_id, attempt = job.attempts);
     let started_micros = now_micros();
     let started = Instant::now();
+    // The tenant's own endpoint (URL, identity, headers) when the job is for
+    // its current destination; else (tenant removed, or moved to another
+    // destination since) the destination's.
     let endpoint = match fwd.routes.get(&job.tenant_id) {
-        Some(r) => r.endpoint.clone(),
-        None => fwd.destinations[dest].endpoint.clone(),
+        Some(r) if r.destination == job.destination => r.endpoint.clone(),
+        _ => fwd.destinations[dest].endpoint.clone(),
     };
     let (st, f2, j2) = (state.clone(), fwd.clone(), job.clone());
     let built = tokio::task::spawn_blocking(move || body(&st, &f2, &j2))
