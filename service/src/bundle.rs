@@ -368,12 +368,22 @@ fn run(
         });
     }
 
-    // Decided now, on the outcome the submitter sees, and written with the
-    // interaction: the outbox job can never be missing.
-    let forward = state
-        .forwarder
-        .as_ref()
-        .and_then(|f| f.route_for(&tenant.id, &reported));
+    // Decided now and written with the interaction: the outbox job can
+    // never be missing. Judged after the tenant's policy but without the
+    // request's severity level, which only trims what the submitter sees
+    // (a submitter asking for `fatal` must not get errors forwarded).
+    let forward = state.forwarder.as_ref().and_then(|f| {
+        let is_error = |s: Severity| s >= Severity::Error;
+        let errors = match steer.severity {
+            None => result.issues.iter().any(|i| is_error(i.issue.severity)),
+            Some(_) => base
+                .apply(&outcome.issues)
+                .issues
+                .iter()
+                .any(|i| is_error(i.issue.severity)),
+        };
+        f.route_for(&tenant.id, errors)
+    });
     let interaction = NewInteraction {
         forward,
         id: id.to_string(),

@@ -399,3 +399,48 @@ fn throughput_sqlite() {
 fn throughput_postgres() {
     throughput(Db::Postgres);
 }
+
+/// `select = "no-errors"` (the default) forwards only bundles without an
+/// error after the policy; the request's severity level, which only trims
+/// what the submitter sees, does not change that.
+#[test]
+fn only_bundles_without_errors_are_forwarded_by_default() {
+    let lake = Lake::start(Box::new(|_, _| Fault::Accept));
+    let url = lake.url("http");
+    let s = TestServer::start_with(Mode::Gateway, Db::Sqlite, |c| {
+        c.forwarding = Some(forwarding(&url));
+    })
+    .unwrap();
+    let mut submitted = Vec::new();
+    for (_, body) in example_bundles().iter().take(4) {
+        let r = s.as_a("POST", "/Bundle").fhir(body).send();
+        assert_eq!(r.status, 201);
+        submitted.push(r.header("x-techbd-interaction-id").unwrap().to_string());
+    }
+    let bad = br#"{"resourceType": "Bundle", "type": "not-a-bundle-type", "entry": [{"resource": {"resourceType": "Patient", "gender": "sometimes"}}]}"#;
+    let r = s
+        .as_a("POST", "/Bundle")
+        .header("X-TechBD-Validation-Severity-Level", "fatal")
+        .fhir(bad)
+        .send();
+    assert_eq!(r.status, 201, "{}", r.text());
+    submitted.push(r.header("x-techbd-interaction-id").unwrap().to_string());
+    let mut forwarded = 0;
+    for id in &submitted {
+        let rec = status(&s, "qe-a", id);
+        let errors = rec["validation"]["error"].as_i64().unwrap()
+            + rec["validation"]["fatal"].as_i64().unwrap();
+        assert_eq!(rec.get("forwarding").is_some(), errors == 0, "{rec}");
+        if errors == 0 {
+            forwarded += 1;
+            assert!(wait_until(Duration::from_secs(10), || lake
+                .state
+                .delivered()
+                .contains_key(id)));
+        }
+    }
+    let last = status(&s, "qe-a", submitted.last().unwrap());
+    assert!(last["validation"]["error"].as_i64().unwrap() > 0, "{last}");
+    assert!(forwarded > 0, "no example bundle was valid");
+    assert_eq!(lake.state.delivered().len(), forwarded);
+}
