@@ -167,7 +167,7 @@ fn kill_and_restart(storage: &str) {
     assert!(ok, "lost: {missing:?}");
     let extra: usize = delivered.values().map(|n| n - 1).sum();
     eprintln!(
-        "all {} delivered {:.1} s after the restart; {extra} duplicate(s), dropped by their idempotency keys",
+        "all {} delivered {:.1} s after the restart; {extra} duplicate delivery(ies) for the data lake to drop by Idempotency-Key",
         accepted.len(),
         t.elapsed().as_secs_f64()
     );
