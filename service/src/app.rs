@@ -2,6 +2,7 @@
 
 use crate::config::{Backend, Config, TenantConfig};
 use crate::contexts::{self, Contexts};
+use crate::forward::Forwarder;
 use crate::metrics::Metrics;
 use crate::storage::{postgres::PgStore, sqlite::SqliteStore, Store};
 use crate::tenants::{hash_key, Tenants};
@@ -28,6 +29,8 @@ pub struct AppState {
     pub admission: Arc<Semaphore>,
     /// Validation slots (validations running at once).
     pub workers: Arc<Semaphore>,
+    /// Forwarding to the data lake, when configured.
+    pub forwarder: Option<Arc<Forwarder>>,
 }
 
 /// The policy used when none is configured: reports everything.
@@ -89,6 +92,7 @@ fn quickstart_tenant() -> TenantConfig {
         api_key_sha256: vec![hash_key(&key)],
         client_cert_sha256: vec![],
         policy: None,
+        forwarding: None,
     }
 }
 
@@ -107,8 +111,10 @@ impl AppState {
             Some(p) => load_policy(p)?,
             None => default_policy(),
         };
+        let forwarder = Forwarder::new(config.forwarding.as_ref(), &config.tenants)?.map(Arc::new);
         let slots = config.server.max_concurrent_validations.max(1);
         Ok(AppState {
+            forwarder,
             admission: Arc::new(Semaphore::new(slots + config.server.max_queued)),
             workers: Arc::new(Semaphore::new(slots)),
             config,
@@ -136,6 +142,9 @@ pub struct Server {
     pub state: Arc<AppState>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Stops the forwarding worker (deliveries in flight keep their lease
+    /// and are sent again after a restart if they do not finish).
+    forward_stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
@@ -144,7 +153,15 @@ impl Server {
         if let Some(s) = self.shutdown.take() {
             let _ = s.send(());
         }
-        self.task.await.unwrap_or(Ok(()))
+        let _ = self.forward_stop.send(true);
+        let served = self.task.await.unwrap_or(Ok(()));
+        if let Some(f) = &self.state.forwarder {
+            let limit = f.longest_timeout() + std::time::Duration::from_secs(1);
+            if !f.drain(limit).await {
+                tracing::warn!("deliveries still in flight at shutdown; they will be re-sent");
+            }
+        }
+        served
     }
 
     /// Serves until `signal` completes, then shuts down gracefully
@@ -187,11 +204,16 @@ pub async fn start(state: AppState) -> std::io::Result<Server> {
     } else {
         "http"
     };
+    let (forward_stop, stop_rx) = tokio::sync::watch::channel(false);
+    if state.forwarder.is_some() {
+        tokio::spawn(crate::forward::outbox::run(state.clone(), stop_rx));
+    }
     tracing::info!(%addr, scheme, "listening");
     Ok(Server {
         addr,
         state,
         shutdown: Some(tx),
         task,
+        forward_stop,
     })
 }

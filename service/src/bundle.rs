@@ -368,7 +368,24 @@ fn run(
         });
     }
 
+    // Decided now and written with the interaction: the outbox job can
+    // never be missing. Judged after the tenant's policy but without the
+    // request's severity level, which only trims what the submitter sees
+    // (a submitter asking for `fatal` must not get errors forwarded).
+    let forward = state.forwarder.as_ref().and_then(|f| {
+        let is_error = |s: Severity| s >= Severity::Error;
+        let errors = match steer.severity {
+            None => result.issues.iter().any(|i| is_error(i.issue.severity)),
+            Some(_) => base
+                .apply(&outcome.issues)
+                .issues
+                .iter()
+                .any(|i| is_error(i.issue.severity)),
+        };
+        f.route_for(&tenant.id, errors)
+    });
     let interaction = NewInteraction {
+        forward,
         id: id.to_string(),
         tenant_id: tenant.id.clone(),
         received_micros,
@@ -435,5 +452,8 @@ fn save(state: &AppState, mut interaction: NewInteraction) -> Result<Duration, A
         .interactions_stored
         .fetch_add(1, Ordering::Relaxed);
     tracing::info!(store_ms = store_time.as_secs_f64() * 1e3, "stored");
+    if let (Some(f), Some(_)) = (&state.forwarder, &interaction.forward) {
+        f.wake.notify_one();
+    }
     Ok(store_time)
 }

@@ -37,6 +37,9 @@
 //! hosts = ["healthix.fhir.example.org"]
 //! api_key_sha256 = ["<hex SHA-256 of the key>"]
 //! client_cert_sha256 = []            # hex SHA-256 of client certificates (DER)
+//! # [tenants.forwarding]             # see crate::forward::config
+//!
+//! # [forwarding]                     # data lake forwarding; see crate::forward::config
 //! ```
 
 use serde::Deserialize;
@@ -69,6 +72,10 @@ pub struct Config {
     /// random API key logged at startup (quickstart).
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
+    /// Forwarding to the data lake (off when absent); see
+    /// [`crate::forward::config`].
+    #[serde(default)]
+    pub forwarding: Option<crate::forward::config::ForwardingConfig>,
 }
 
 /// `[server]`.
@@ -242,6 +249,10 @@ pub struct TenantConfig {
     /// A diagnostics policy for this tenant, overriding the global one.
     #[serde(default)]
     pub policy: Option<PathBuf>,
+    /// How this tenant's bundles are forwarded (`[tenants.forwarding]`);
+    /// defaults apply when `[forwarding]` is present and this is absent.
+    #[serde(default)]
+    pub forwarding: Option<crate::forward::config::TenantForwarding>,
 }
 
 /// Why a configuration could not be loaded.

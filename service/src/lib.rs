@@ -9,8 +9,9 @@
 //! keys), [`routes`] (router, middleware, small endpoints), [`bundle`]
 //! (validate and submit), [`status`] (interaction records), [`storage`]
 //! (the [`storage::Store`] trait and its backends), [`metrics`], [`fhir`]
-//! (response conventions), [`tls`] (HTTPS and client certificates) and
-//! [`app`] (state and startup).
+//! (response conventions), [`tls`] (HTTPS and client certificates),
+//! [`forward`] (durable forwarding to the data lake) and [`app`] (state
+//! and startup).
 
 #![warn(missing_docs)]
 
@@ -19,6 +20,7 @@ pub mod bundle;
 pub mod config;
 pub mod contexts;
 pub mod fhir;
+pub mod forward;
 pub mod metrics;
 pub mod routes;
 pub mod status;

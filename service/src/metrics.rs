@@ -75,6 +75,88 @@ pub struct Metrics {
     pub interactions_stored: AtomicU64,
     /// Issues in full diagnostics, by severity (fatal, error, warning, information).
     pub issues: [AtomicU64; 4],
+    /// Forwarding to the data lake.
+    pub forward: ForwardMetrics,
+}
+
+/// Forwarding metrics (the queue depth is read from the outbox when
+/// rendered, see [`render_queue_depth`]).
+#[derive(Default)]
+pub struct ForwardMetrics {
+    attempts: Mutex<BTreeMap<String, u64>>,
+    /// Deliveries in flight now.
+    pub in_flight: AtomicI64,
+    /// Jobs delivered (2xx).
+    pub deliveries: AtomicU64,
+    /// Jobs dead-lettered.
+    pub dead_letters: AtomicU64,
+    /// Time of one attempt.
+    pub attempt_seconds: Histogram,
+    /// From acceptance (job creation) to delivery.
+    pub delivery_latency: Histogram,
+}
+
+impl ForwardMetrics {
+    /// Counts one attempt by outcome and observes its duration.
+    pub fn attempt(&self, outcome: &str, took: std::time::Duration) {
+        let mut m = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry(outcome.to_string()).or_default() += 1;
+        drop(m);
+        self.attempt_seconds.observe(took);
+    }
+
+    fn render(&self, out: &mut String) {
+        out.push_str("# HELP shinny_forward_attempts_total Delivery attempts to the data lake by outcome.\n# TYPE shinny_forward_attempts_total counter\n");
+        for (outcome, n) in self
+            .attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "shinny_forward_attempts_total{{outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP shinny_forward_deliveries_total Bundles delivered to the data lake.\n# TYPE shinny_forward_deliveries_total counter\nshinny_forward_deliveries_total {}",
+            self.deliveries.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP shinny_forward_dead_letters_total Forwarding jobs dead-lettered.\n# TYPE shinny_forward_dead_letters_total counter\nshinny_forward_dead_letters_total {}",
+            self.dead_letters.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP shinny_forward_in_flight Deliveries in flight.\n# TYPE shinny_forward_in_flight gauge\nshinny_forward_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
+        self.attempt_seconds.render(
+            out,
+            "shinny_forward_attempt_duration_seconds",
+            "Time of one delivery attempt.",
+        );
+        self.delivery_latency.render(
+            out,
+            "shinny_forward_delivery_latency_seconds",
+            "Time from acceptance to delivery.",
+        );
+    }
+}
+
+/// The outbox depth by job state, in the text exposition.
+pub fn render_queue_depth(depth: &[(String, i64)]) -> String {
+    let mut out = String::from(
+        "# HELP shinny_forward_queue_depth Forwarding jobs not yet delivered, by state.\n# TYPE shinny_forward_queue_depth gauge\n",
+    );
+    use crate::storage::outbox::state;
+    for st in state::ALL.iter().filter(|s| **s != state::DELIVERED) {
+        let n = depth.iter().find(|(s, _)| s == st).map_or(0, |(_, n)| *n);
+        let _ = writeln!(out, "shinny_forward_queue_depth{{state=\"{st}\"}} {n}");
+    }
+    out
 }
 
 impl Metrics {
@@ -154,6 +236,7 @@ impl Metrics {
                 n.load(Ordering::Relaxed)
             );
         }
+        self.forward.render(&mut out);
         out
     }
 }

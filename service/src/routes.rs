@@ -33,6 +33,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/Bundle", post(crate::bundle::submit))
         .route("/Bundle/$status", get(crate::status::list))
         .route("/Bundle/$status/{id}", get(crate::status::get_one))
+        .route("/Bundle/$result/{id}", post(crate::forward::api::result))
+        .route("/Bundle/$replay", post(crate::forward::api::replay))
         .route("/metadata", get(metadata))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -58,7 +60,9 @@ fn route_label(path: &str) -> &'static str {
         "/readyz" => "/readyz",
         "/metrics" => "/metrics",
         "/openapi.json" => "/openapi.json",
+        "/Bundle/$replay" => "/Bundle/$replay",
         p if p.starts_with("/Bundle/$status/") => "/Bundle/$status/{id}",
+        p if p.starts_with("/Bundle/$result/") => "/Bundle/$result/{id}",
         _ => "other",
     }
 }
@@ -190,12 +194,22 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 /// `GET /metrics`: Prometheus text format.
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut text = state.metrics.render();
+    if state.forwarder.is_some() {
+        let store = state.store.clone();
+        match tokio::task::spawn_blocking(move || store.queue_depth()).await {
+            Ok(Ok(depth)) => text.push_str(&crate::metrics::render_queue_depth(&depth)),
+            // Metrics without the depth beat no metrics.
+            Ok(Err(e)) => tracing::warn!("metrics: outbox depth: {e}"),
+            Err(_) => {}
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        state.metrics.render(),
+        text,
     )
         .into_response()
 }

@@ -81,6 +81,9 @@ pub async fn get_one(
         if let (Some(r), true) = (rec.as_mut(), full) {
             r.full_outcome = store.full_outcome(&tenant_id, &key)?;
         }
+        if let Some(r) = rec.as_mut() {
+            r.forwarding = store.forwarding(&tenant_id, &key)?;
+        }
         Ok(rec)
     })
     .await?;
@@ -164,7 +167,7 @@ pub async fn list(
 }
 
 /// Percent-encodes a query value.
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

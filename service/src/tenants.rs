@@ -74,7 +74,8 @@ pub fn hash_key(key: &str) -> String {
         .collect()
 }
 
-fn parse_hex32(s: &str) -> Option<[u8; 32]> {
+/// Parses 64 hex digits.
+pub(crate) fn parse_hex32(s: &str) -> Option<[u8; 32]> {
     let s = s.trim();
     if s.len() != 64 || !s.is_ascii() {
         return None;
@@ -89,6 +90,27 @@ fn parse_hex32(s: &str) -> Option<[u8; 32]> {
 /// Compares digests in time independent of where they differ.
 fn digest_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The API key a request presents (`Authorization: Bearer` or `X-API-Key`).
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
+/// Whether the request presents a key whose SHA-256 is one of `digests`
+/// (service credentials: the data lake's, the administrator's).
+pub(crate) fn key_matches(headers: &HeaderMap, digests: &[[u8; 32]]) -> bool {
+    let Some(key) = presented_key(headers) else {
+        return false;
+    };
+    let d: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    digests.iter().any(|x| digest_eq(x, &d))
 }
 
 /// Strips the port and lower-cases a `Host` value.
@@ -213,14 +235,7 @@ impl Tenants {
                 return Ok(tenant);
             }
         }
-        let key = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or(AuthError::NoCredentials)?;
+        let key = presented_key(headers).ok_or(AuthError::NoCredentials)?;
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         if tenant.key_digests.iter().any(|d| digest_eq(d, &digest)) {
             Ok(tenant)
@@ -249,6 +264,7 @@ mod tests {
                 api_key_sha256: vec![hash_key("key-a")],
                 client_cert_sha256: vec!["07".repeat(32)],
                 policy: None,
+                forwarding: None,
             },
             TenantConfig {
                 id: "b".into(),
@@ -257,6 +273,7 @@ mod tests {
                 api_key_sha256: vec![hash_key("key-b")],
                 client_cert_sha256: vec![],
                 policy: None,
+                forwarding: None,
             },
         ];
         Tenants::new(mode, &cfg, |_| Err("no".into())).unwrap()
@@ -330,6 +347,7 @@ mod tests {
             api_key_sha256: vec!["zz".into()],
             client_cert_sha256: vec![],
             policy: None,
+            forwarding: None,
         }];
         assert!(Tenants::new(Mode::Gateway, &cfg, |_| Err("no".into())).is_err());
     }

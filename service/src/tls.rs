@@ -20,7 +20,8 @@ use tokio_rustls::TlsAcceptor;
 /// A TLS handshake that takes longer than this is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+/// The certificates of a PEM file (at least one).
+pub(crate) fn certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| format!("{}: {e}", path.display()))?
         .collect::<Result<Vec<_>, _>>()

@@ -541,6 +541,8 @@ fn public_endpoints(db: Db) {
         "/Bundle",
         "/Bundle/$status",
         "/Bundle/$status/{id}",
+        "/Bundle/$result/{id}",
+        "/Bundle/$replay",
         "/metadata",
         "/healthz",
         "/readyz",

@@ -12,7 +12,7 @@ fn sqlite_conformance() {
     // Reopening applies no migration twice and keeps the data.
     drop(store);
     let again = SqliteStore::open(dir.path().join("db/shinny.db")).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 1);
+    assert_eq!(again.schema_version().unwrap(), 2);
     assert!(again.get("t-a", "id-1").unwrap().is_some());
 }
 
@@ -26,7 +26,7 @@ fn postgres_conformance() {
     conformance::run(&store, "t-");
     drop(store);
     let again = PgStore::connect(&url, 1, Some(&schema)).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 1);
+    assert_eq!(again.schema_version().unwrap(), 2);
     assert!(again.get("t-a", "id-1").unwrap().is_some());
     common::drop_schema(&url, &schema);
 }

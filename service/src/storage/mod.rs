@@ -5,8 +5,8 @@
 //! One interaction is written in one transaction ([`Store::record`]): its
 //! row, its compressed payload, its full and policy-filtered diagnostics and
 //! its state changes. Forwarding to the data lake will add a durable outbox
-//! row inside that same transaction, so a stored interaction can never miss
-//! its outbox entry.
+//! row inside that same transaction ([`outbox`]), so a stored interaction
+//! can never miss its outbox entry.
 //!
 //! Schema (both backends; timestamps are microseconds since the Unix epoch,
 //! UTC, so that both sort and compare them identically):
@@ -18,10 +18,16 @@
 //! | `interaction_payload` | pk (`tenant_id`, `id`), `payload_gz` (gzip) |
 //! | `interaction_diagnostics` | pk (`tenant_id`, `id`), `full_gz`, `reported_gz` (gzip OperationOutcome JSON) |
 //! | `interaction_state` | pk (`tenant_id`, `id`, `seq`), `state`, `at`, `detail` |
+//! | `forward_job`, `forward_attempt` | see [`outbox`] (migration 2) |
 
 pub mod conformance;
+pub mod outbox;
+mod outbox_pg;
+mod outbox_sqlite;
 pub mod postgres;
 pub mod sqlite;
+
+pub use outbox::{AttemptRecord, ClaimedJob, ForwardingInfo, JobUpdate};
 
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -46,7 +52,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// One state change of an interaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateChange {
-    /// `received`, `validated`, `stored` (later: `forwarded`, `failed`).
+    /// `received`, `validated`, `stored`; with forwarding `forwarded`,
+    /// `dead-letter`, `requeued`.
     pub state: String,
     /// When, in microseconds since the Unix epoch (UTC).
     #[serde(skip)]
@@ -133,6 +140,9 @@ pub struct NewInteraction {
     pub summary: ValidationSummary,
     /// State changes, in order; the last is the current state.
     pub states: Vec<StateChange>,
+    /// When set, a forwarding job to this destination is created in the
+    /// same transaction (the durable outbox).
+    pub forward: Option<String>,
 }
 
 /// One stored interaction, as `GET /Bundle/$status/{id}` returns it.
@@ -162,6 +172,10 @@ pub struct InteractionRecord {
     /// Every state change, in order; only in single-record reads.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub states: Vec<StateChange>,
+    /// Forwarding to the data lake: job state, attempts, result; only in
+    /// single-record reads of forwarded interactions.
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
+    pub forwarding: Option<ForwardingInfo>,
 }
 
 /// Filter and page for listing a tenant's interactions, oldest first.
@@ -207,6 +221,49 @@ pub trait Store: Send + Sync {
     fn list(&self, tenant_id: &str, query: &ListQuery) -> StoreResult<Page>;
     /// The schema version applied.
     fn schema_version(&self) -> StoreResult<i64>;
+
+    /// Claims up to `limit` due jobs of a destination for one attempt each,
+    /// leasing them until `lease_until` (micros). Due: `pending` or
+    /// `retry_wait` whose time has come, or `in_flight` whose lease ran out.
+    fn claim_jobs(
+        &self,
+        destination: &str,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ClaimedJob>>;
+    /// Records an attempt and, if the job's lease is still this claim's,
+    /// applies `update` (and the interaction's state change) in one
+    /// transaction. Returns false when the lease was lost.
+    fn finish_job(
+        &self,
+        job: &ClaimedJob,
+        attempt: &AttemptRecord,
+        update: &JobUpdate,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// The forwarding job of an interaction with its attempts.
+    fn forwarding(&self, tenant_id: &str, id: &str) -> StoreResult<Option<ForwardingInfo>>;
+    /// Stores the data lake's processing result for the interaction with
+    /// this id; returns its tenant, or `None` when no job has this id.
+    fn record_result(
+        &self,
+        id: &str,
+        result: &serde_json::Value,
+        now: i64,
+    ) -> StoreResult<Option<String>>;
+    /// Puts an interaction's job (created if missing) back to `pending`
+    /// with a fresh attempt budget; false when there is no such interaction.
+    fn requeue(&self, tenant_id: &str, id: &str, destination: &str, now: i64) -> StoreResult<bool>;
+    /// Dead-lettered jobs, oldest first, of one tenant or all.
+    fn dead_letters(
+        &self,
+        tenant_id: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, String)>>;
+    /// Jobs per state, delivered ones excepted (they are history, and
+    /// counting them would grow with the table; see the deliveries counter).
+    fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>>;
 }
 
 /// Gzip at the fast level: payloads are JSON and shrink well even so.

@@ -7,14 +7,16 @@ use super::{
     InteractionRecord, ListQuery, NewInteraction, Page, RequestInfo, StateChange, Store,
     StoreError, StoreResult, ValidationSummary, SUMMARY_COLUMNS,
 };
+use super::{outbox_pg, AttemptRecord, ClaimedJob, ForwardingInfo, JobUpdate};
 use postgres::{Client, NoTls};
 use std::sync::{Condvar, Mutex};
 
 /// Versioned migrations, applied in order, each once.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "interactions",
-    r#"
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "interactions",
+        r#"
 CREATE TABLE interaction (
     tenant_id TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -64,7 +66,47 @@ CREATE TABLE interaction_state (
     FOREIGN KEY (tenant_id, id) REFERENCES interaction (tenant_id, id) ON DELETE CASCADE
 );
 "#,
-)];
+    ),
+    (
+        2,
+        "forward outbox",
+        r#"
+CREATE TABLE forward_job (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    attempt_seq BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    lease_until BIGINT,
+    lease_token TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    last_error TEXT,
+    result_gz BYTEA,
+    result_at BIGINT,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, id) REFERENCES interaction (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX forward_job_due ON forward_job (state, destination, next_attempt_at);
+CREATE INDEX forward_job_by_id ON forward_job (id);
+CREATE TABLE forward_attempt (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    started_at BIGINT NOT NULL,
+    latency_micros BIGINT NOT NULL,
+    http_status BIGINT,
+    error TEXT,
+    response_body TEXT,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id, seq),
+    FOREIGN KEY (tenant_id, id) REFERENCES forward_job (tenant_id, id) ON DELETE CASCADE
+);
+"#,
+    ),
+];
 
 /// Serializes concurrent migrations (several service instances starting).
 const MIGRATION_LOCK: i64 = 0x5348_494e_4e59;
@@ -81,7 +123,7 @@ pub struct PgStore {
     freed: Condvar,
 }
 
-fn db(e: postgres::Error) -> StoreError {
+pub(super) fn db(e: postgres::Error) -> StoreError {
     StoreError::Db(e.to_string())
 }
 
@@ -126,7 +168,10 @@ impl PgStore {
         }
     }
 
-    fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> StoreResult<T>) -> StoreResult<T> {
+    pub(super) fn with_client<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         {
             let mut n = self.in_use.lock().unwrap_or_else(|p| p.into_inner());
             while *n >= self.max_idle {
@@ -222,6 +267,7 @@ fn summary_row(r: &postgres::Row) -> InteractionRecord {
         outcome: None,
         full_outcome: None,
         states: Vec::new(),
+        forwarding: None,
     }
 }
 
@@ -286,6 +332,16 @@ impl Store for PgStore {
                 tx.execute(
                     &st,
                     &[&i.tenant_id, &i.id, &(seq as i32), &ch.state, &ch.at_micros, &ch.detail],
+                )
+                .map_err(db)?;
+            }
+            if let Some(dest) = &i.forward {
+                let now = i.states.last().map_or(i.received_micros, |s| s.at_micros);
+                tx.execute(
+                    "INSERT INTO forward_job (tenant_id, id, destination, state, attempts,
+                        attempt_seq, next_attempt_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, 'pending', 0, 0, $4, $4, $4)",
+                    &[&i.tenant_id, &i.id, dest, &now],
                 )
                 .map_err(db)?;
             }
@@ -394,5 +450,54 @@ impl Store for PgStore {
                     .get(0),
             )
         })
+    }
+
+    fn claim_jobs(
+        &self,
+        destination: &str,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ClaimedJob>> {
+        self.with_client(|c| outbox_pg::claim(c, destination, now, lease_until, limit))
+    }
+
+    fn finish_job(
+        &self,
+        job: &ClaimedJob,
+        attempt: &AttemptRecord,
+        update: &JobUpdate,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.with_client(|c| outbox_pg::finish(c, job, attempt, update, now))
+    }
+
+    fn forwarding(&self, tenant_id: &str, id: &str) -> StoreResult<Option<ForwardingInfo>> {
+        self.with_client(|c| outbox_pg::forwarding(c, tenant_id, id))
+    }
+
+    fn record_result(
+        &self,
+        id: &str,
+        result: &serde_json::Value,
+        now: i64,
+    ) -> StoreResult<Option<String>> {
+        self.with_client(|c| outbox_pg::record_result(c, id, result, now))
+    }
+
+    fn requeue(&self, tenant_id: &str, id: &str, destination: &str, now: i64) -> StoreResult<bool> {
+        self.with_client(|c| outbox_pg::requeue(c, tenant_id, id, destination, now))
+    }
+
+    fn dead_letters(
+        &self,
+        tenant_id: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, String)>> {
+        self.with_client(|c| outbox_pg::dead_letters(c, tenant_id, limit))
+    }
+
+    fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>> {
+        self.with_client(outbox_pg::queue_depth)
     }
 }

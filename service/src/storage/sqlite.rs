@@ -6,15 +6,17 @@ use super::{
     ListQuery, NewInteraction, Page, RequestInfo, StateChange, Store, StoreError, StoreResult,
     ValidationSummary, SUMMARY_COLUMNS,
 };
+use super::{outbox_sqlite, AttemptRecord, ClaimedJob, ForwardingInfo, JobUpdate};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Versioned migrations, applied in order, each once.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "interactions",
-    r#"
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "interactions",
+        r#"
 CREATE TABLE interaction (
     tenant_id TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -64,16 +66,56 @@ CREATE TABLE interaction_state (
     FOREIGN KEY (tenant_id, id) REFERENCES interaction (tenant_id, id) ON DELETE CASCADE
 );
 "#,
-)];
+    ),
+    (
+        2,
+        "forward outbox",
+        r#"
+CREATE TABLE forward_job (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    attempt_seq INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    lease_until INTEGER,
+    lease_token TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    last_error TEXT,
+    result_gz BLOB,
+    result_at INTEGER,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, id) REFERENCES interaction (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX forward_job_due ON forward_job (state, destination, next_attempt_at);
+CREATE INDEX forward_job_by_id ON forward_job (id);
+CREATE TABLE forward_attempt (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    latency_micros INTEGER NOT NULL,
+    http_status INTEGER,
+    error TEXT,
+    response_body TEXT,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id, seq),
+    FOREIGN KEY (tenant_id, id) REFERENCES forward_job (tenant_id, id) ON DELETE CASCADE
+);
+"#,
+    ),
+];
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    pub(super) writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
 
-fn db(e: rusqlite::Error) -> StoreError {
+pub(super) fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Db(e.to_string())
 }
 
@@ -105,7 +147,10 @@ impl SqliteStore {
         })
     }
 
-    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+    pub(super) fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match conn {
             Some(c) => c,
@@ -176,6 +221,7 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InteractionRecord> {
         outcome: None,
         full_outcome: None,
         states: Vec::new(),
+        forwarding: None,
     })
 }
 
@@ -247,6 +293,16 @@ impl Store for SqliteStore {
                 ])
                 .map_err(db)?;
             }
+        }
+        if let Some(dest) = &i.forward {
+            let now = i.states.last().map_or(i.received_micros, |s| s.at_micros);
+            tx.execute(
+                "INSERT INTO forward_job (tenant_id, id, destination, state, attempts, attempt_seq,
+                    next_attempt_at, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'pending', 0, 0, ?4, ?4, ?4)",
+                params![i.tenant_id, i.id, dest, now],
+            )
+            .map_err(db)?;
         }
         tx.commit().map_err(db)
     }
@@ -362,5 +418,54 @@ impl Store for SqliteStore {
             })
             .map_err(db)
         })
+    }
+
+    fn claim_jobs(
+        &self,
+        destination: &str,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ClaimedJob>> {
+        outbox_sqlite::claim(self, destination, now, lease_until, limit)
+    }
+
+    fn finish_job(
+        &self,
+        job: &ClaimedJob,
+        attempt: &AttemptRecord,
+        update: &JobUpdate,
+        now: i64,
+    ) -> StoreResult<bool> {
+        outbox_sqlite::finish(self, job, attempt, update, now)
+    }
+
+    fn forwarding(&self, tenant_id: &str, id: &str) -> StoreResult<Option<ForwardingInfo>> {
+        self.with_reader(|c| outbox_sqlite::forwarding(c, tenant_id, id))
+    }
+
+    fn record_result(
+        &self,
+        id: &str,
+        result: &serde_json::Value,
+        now: i64,
+    ) -> StoreResult<Option<String>> {
+        outbox_sqlite::record_result(self, id, result, now)
+    }
+
+    fn requeue(&self, tenant_id: &str, id: &str, destination: &str, now: i64) -> StoreResult<bool> {
+        outbox_sqlite::requeue(self, tenant_id, id, destination, now)
+    }
+
+    fn dead_letters(
+        &self,
+        tenant_id: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, String)>> {
+        self.with_reader(|c| outbox_sqlite::dead_letters(c, tenant_id, limit))
+    }
+
+    fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>> {
+        self.with_reader(outbox_sqlite::queue_depth)
     }
 }

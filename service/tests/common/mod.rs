@@ -3,6 +3,8 @@
 //! (Host included) and any body.
 #![allow(dead_code)]
 
+pub mod datalake;
+
 use shinny_packages::PackageCache;
 use shinny_service::config::{Backend, Config, ContextConfig, Mode, TenantConfig};
 use shinny_service::tenants::hash_key;
@@ -157,6 +159,7 @@ impl TestServer {
                 api_key_sha256: vec![hash_key(KEY_A)],
                 client_cert_sha256: vec![],
                 policy: None,
+                forwarding: None,
             },
             TenantConfig {
                 id: "qe-b".into(),
@@ -165,6 +168,7 @@ impl TestServer {
                 api_key_sha256: vec![hash_key(KEY_B)],
                 client_cert_sha256: vec![],
                 policy: None,
+                forwarding: None,
             },
         ];
         let mut pg = None;
