@@ -1,5 +1,6 @@
 //! Slicing features that the published packages do not exercise: reslicing,
-//! the `@default` slice, and `extension('url')` discriminator paths. The
+//! the `@default` slice, and `extension('url')` discriminator paths; and
+//! the `extension` kind of extension context. The
 //! test profiles are built from the R4 Patient snapshot, so that they have
 //! real, complete snapshots.
 
@@ -11,6 +12,8 @@ const PROFILE: &str = "http://example.org/StructureDefinition/sliced-patient";
 const SYS_A: &str = "http://example.org/ids/a";
 const SYS_B: &str = "http://example.org/ids/b";
 const EXT: &str = "http://example.org/StructureDefinition/flag";
+const PARENT: &str = "http://example.org/StructureDefinition/parent";
+const CHILD: &str = "http://example.org/StructureDefinition/child";
 
 /// The R4 Patient snapshot's elements.
 fn patient_elements() -> Vec<Value> {
@@ -122,19 +125,27 @@ fn profile() -> Value {
     })
 }
 
-fn extension_definition() -> Value {
-    let f = shinny_suite::package_cache().join(
-        "hl7.fhir.r4.core#4.0.1/package/StructureDefinition-patient-interpreterRequired.json",
-    );
+/// An R4 extension definition renamed to `url`, with `context`.
+fn extension_definition_from(file: &str, url: &str, context: Value) -> Value {
+    let f = shinny_suite::package_cache().join(format!("hl7.fhir.r4.core#4.0.1/package/{file}"));
     let mut sd: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
-    sd["url"] = json!(EXT);
-    sd["context"] = json!([{"type": "element", "expression": "Element"}]);
+    sd["url"] = json!(url);
+    sd["id"] = json!(url.rsplit('/').next().unwrap());
+    sd["context"] = context;
     for e in sd["snapshot"]["element"].as_array_mut().unwrap() {
-        if e["path"] == "Extension.url" {
-            e["fixedUri"] = json!(EXT);
+        if e["id"] == "Extension.url" {
+            e["fixedUri"] = json!(url);
         }
     }
     sd
+}
+
+fn extension_definition() -> Value {
+    extension_definition_from(
+        "StructureDefinition-patient-interpreterRequired.json",
+        EXT,
+        json!([{"type": "element", "expression": "Element"}]),
+    )
 }
 
 fn ctx() -> &'static Context {
@@ -156,6 +167,24 @@ fn ctx() -> &'static Context {
                 (
                     "x.json".into(),
                     serde_json::to_vec(&extension_definition()).unwrap(),
+                ),
+                (
+                    "parent.json".into(),
+                    serde_json::to_vec(&extension_definition_from(
+                        "StructureDefinition-patient-nationality.json",
+                        PARENT,
+                        json!([{"type": "element", "expression": "Patient"}]),
+                    ))
+                    .unwrap(),
+                ),
+                (
+                    "child.json".into(),
+                    serde_json::to_vec(&extension_definition_from(
+                        "StructureDefinition-patient-interpreterRequired.json",
+                        CHILD,
+                        json!([{"type": "extension", "expression": PARENT}]),
+                    ))
+                    .unwrap(),
                 ),
             ],
         );
@@ -297,5 +326,31 @@ fn ordered_open_at_end_and_ambiguous_slices() {
     assert_eq!(
         errors(&with_names(json!([name("nickname")]))),
         one("SLICE_MULTIPLE_MATCH", "Patient.name[0]")
+    );
+}
+
+/// An `extension` context: the child extension is allowed inside the
+/// parent extension only.
+#[test]
+fn extension_context_of_kind_extension() {
+    let context_issues = |exts: Value| -> Vec<(String, String)> {
+        let mut p = patient(json!([id(SYS_A, "official", "1")]), json!(null));
+        p["extension"] = exts;
+        let text = serde_json::to_vec(&p).unwrap();
+        ctx()
+            .validate_bytes(&text, &ValidationOptions::default())
+            .issues
+            .into_iter()
+            .filter(|i| i.message_id == "EXTENSION_CONTEXT")
+            .map(|i| (i.message_id, i.expression))
+            .collect()
+    };
+    let child = json!({"url": CHILD, "valueBoolean": true});
+    let parent = json!({"url": PARENT, "extension": [
+        {"url": "code", "valueCodeableConcept": {"text": "NL"}}, child.clone()]});
+    assert_eq!(context_issues(json!([parent])), vec![]);
+    assert_eq!(
+        context_issues(json!([child])),
+        one("EXTENSION_CONTEXT", "Patient.extension[0].url")
     );
 }

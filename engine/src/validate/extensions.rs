@@ -108,9 +108,10 @@ fn check_context(w: &mut Walker<'_>, url: &str, def: &Structure, e: &Element, ur
     let allowed = |c: &ExtensionContext| {
         let x = c.expression.rsplit('#').next().unwrap_or(&c.expression);
         match c.kind.as_str() {
-            // The enclosing extension's url is not at hand here; an
-            // extension context is satisfied by any enclosing extension.
-            "extension" => holder == "Extension",
+            "extension" => {
+                let x = x.split('|').next().unwrap_or(x);
+                holder == "Extension" && w.extension_urls.last() == Some(&x)
+            }
             // `Element` is taken as "anywhere", resources included, as
             // the HL7 validator and the core examples do.
             _ => {

@@ -44,6 +44,9 @@ pub(super) struct Walker<'a> {
     unknown_questionnaire_is_error: bool,
     stats: crate::outcome::InvariantStats,
     skip_invariants: bool,
+    /// URLs of the extensions being walked in the base pass, innermost
+    /// last (an `extension` context names the enclosing one).
+    pub(super) extension_urls: Vec<&'a str>,
 }
 
 /// One JSON property matched to an element.
@@ -73,6 +76,7 @@ impl<'a> Walker<'a> {
             unknown_questionnaire_is_error: false,
             stats: Default::default(),
             skip_invariants: false,
+            extension_urls: Vec::new(),
         }
     }
 
@@ -173,6 +177,7 @@ impl<'a> Walker<'a> {
             unknown_questionnaire_is_error: false,
             stats: Default::default(),
             skip_invariants: self.skip_invariants,
+            extension_urls: Vec::new(),
         }
     }
 
@@ -786,8 +791,17 @@ impl<'a> Walker<'a> {
                 return;
             }
         }
+        let enclosing = is_extension && by_url && self.mode == Mode::Base;
+        if enclosing {
+            if let Some(u) = v.get("url").and_then(Node::as_str) {
+                self.extension_urls.push(u);
+            }
+        }
         if let Some((csid, ceid)) = self.content_of(sid, eid, ty) {
             self.walk_object(v, csid, ceid, false);
+        }
+        if enclosing {
+            self.extension_urls.pop();
         }
         if is_extension && self.mode == Mode::Base {
             super::extensions::check(self, v, e);
