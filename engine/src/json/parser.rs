@@ -66,6 +66,33 @@ pub fn parse_with_limits(input: &[u8], limits: Limits) -> Result<Node, ParseErro
     Ok(node)
 }
 
+/// Length of the leading run of bytes that need no attention inside a
+/// string: not `"`, not `\\`, not a control character. Eight bytes at a
+/// time (SWAR): long narrative and URL strings dominate FHIR JSON.
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Nonzero when some byte of `x` is below `n` (n <= 128).
+    let has_less = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        let special = has_less(w ^ (ONES * u64::from(b'"')), 1)
+            | has_less(w ^ (ONES * u64::from(b'\\')), 1)
+            | has_less(w, 0x20);
+        if special != 0 {
+            break;
+        }
+        i += 8;
+    }
+    i + bytes[i..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(bytes.len() - i)
+}
+
 struct Parser<'a> {
     /// The input, checked as UTF-8 once; `bytes` is the same memory.
     text: &'a str,
@@ -329,10 +356,7 @@ impl<'a> Parser<'a> {
         loop {
             // Copy the run of plain bytes in one go.
             let start = self.pos;
-            let n = self.bytes[start..]
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-                .unwrap_or(self.bytes.len() - start);
+            let n = plain_run(&self.bytes[start..]);
             self.pos += n;
             // The run starts and stops at ASCII bytes, so it is a valid
             // str slice of the (UTF-8 checked) input.
@@ -456,6 +480,30 @@ mod tests {
         assert_eq!(e.pos, Pos { line: 1, col: 8 });
         let e = parse(b"\"\\ud800\"").unwrap_err();
         assert!(e.message.contains("surrogate"));
+    }
+
+    #[test]
+    fn plain_run_stops_at_quote_backslash_and_control() {
+        for (text, want) in [
+            ("", 0),
+            ("abc", 3),
+            ("abcdefghij\"x", 10),
+            ("abcdefgh\\", 8),
+            ("abcdefghijklmnop\u{1}", 16),
+            (
+                "héllo wörld, ünïcödé text\"",
+                "héllo wörld, ünïcödé text".len(),
+            ),
+            ("\"", 0),
+            ("0123456\n89", 7),
+        ] {
+            assert_eq!(plain_run(text.as_bytes()), want, "{text:?}");
+        }
+        // Bytes >= 0x80 and every printable ASCII byte but the two are plain.
+        let all: Vec<u8> = (0x20u8..=0xff)
+            .filter(|b| *b != b'"' && *b != b'\\')
+            .collect();
+        assert_eq!(plain_run(&all), all.len());
     }
 
     #[test]

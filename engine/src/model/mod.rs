@@ -326,8 +326,15 @@ impl Context {
 
     /// The structure with this canonical URL (a `|version` suffix is ignored).
     pub fn structure_by_url(&self, url: &str) -> Option<(StructId, &Structure)> {
-        let url = url.split('|').next().unwrap_or(url);
-        let id = *self.by_url.get(url)?;
+        // Most canonicals come without `|version`: look them up as given
+        // before scanning for the bar.
+        let id = match self.by_url.get(url) {
+            Some(&id) => id,
+            None => {
+                let (base, _) = url.split_once('|')?;
+                *self.by_url.get(base)?
+            }
+        };
         Some((id, &self.structures[id as usize]))
     }
 

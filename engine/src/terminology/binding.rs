@@ -82,16 +82,6 @@ fn finding(
     }
 }
 
-fn join(prefix: &str, leaf: &str) -> String {
-    if prefix.is_empty() {
-        leaf.to_string()
-    } else if leaf.is_empty() {
-        prefix.to_string()
-    } else {
-        format!("{prefix}.{leaf}")
-    }
-}
-
 fn describe(system: Option<&str>, code: &str) -> String {
     match system {
         Some(s) => format!("'{s}#{code}'"),
@@ -104,9 +94,14 @@ fn membership_finding(
     m: &Membership,
     strength: Strength,
     value_set: &str,
-    what: &str,
+    what: impl FnOnce() -> String,
     path: String,
 ) -> Option<BindingFinding> {
+    if matches!(m, Membership::Member { .. }) {
+        return None; // the common case: no message to format
+    }
+    let what = what();
+    let what = what.as_str();
     match m {
         Membership::Member { .. } => None,
         Membership::NotMember => Some(match strength {
@@ -162,9 +157,14 @@ fn coding_details(
     c: &CodingRef<'_>,
     code: &str,
     m: &Membership,
-    prefix: &str,
+    coding_index: Option<usize>,
     out: &mut Vec<BindingFinding>,
 ) {
+    // The path below the bound element, built only for a finding.
+    let path = |leaf: &str| match coding_index {
+        Some(i) => format!("coding[{i}].{leaf}"),
+        None => leaf.to_string(),
+    };
     let display_check = match m {
         Membership::Member { display } => Some(display.clone()),
         _ => match c.system {
@@ -179,7 +179,7 @@ fn coding_details(
                         IssueType::CodeInvalid,
                         messages::CODE_UNKNOWN_IN_CODESYSTEM,
                         format!("code '{code}' is not defined in code system {system}"),
-                        join(prefix, "code"),
+                        path("code"),
                     ));
                     None
                 }
@@ -197,7 +197,7 @@ fn coding_details(
                 "display '{given}' for {} does not match the code system's display '{expected}'",
                 describe(c.system, code)
             ),
-            join(prefix, "display"),
+            path("display"),
         ));
     }
 }
@@ -255,7 +255,7 @@ pub fn check_binding(
                 &m,
                 strength,
                 value_set,
-                &describe(None, code),
+                || describe(None, code),
                 String::new(),
             ));
         }
@@ -266,7 +266,7 @@ pub fn check_binding(
                     &m,
                     strength,
                     value_set,
-                    &format!("unit {}", describe(system, code)),
+                    || format!("unit {}", describe(system, code)),
                     "code".into(),
                 ));
             }
@@ -278,10 +278,10 @@ pub fn check_binding(
                     &m,
                     strength,
                     value_set,
-                    &describe(c.system, code),
+                    || describe(c.system, code),
                     String::new(),
                 ));
-                coding_details(term, &c, code, &m, "", &mut out);
+                coding_details(term, &c, code, &m, None, &mut out);
             } else if strength == Strength::Required {
                 out.push(finding(
                     Severity::Error,
@@ -301,14 +301,7 @@ pub fn check_binding(
                 }
             }
             for (i, code, m) in &results {
-                coding_details(
-                    term,
-                    &codings[*i],
-                    code,
-                    m,
-                    &format!("coding[{i}]"),
-                    &mut out,
-                );
+                coding_details(term, &codings[*i], code, m, Some(*i), &mut out);
             }
             if results
                 .iter()

@@ -47,6 +47,8 @@ pub(super) struct Walker<'a> {
     /// URLs of the extensions being walked in the base pass, innermost
     /// last (an `extension` context names the enclosing one).
     pub(super) extension_urls: Vec<&'a str>,
+    /// Spare `Matched` buffers for `walk_object`.
+    matched_pool: Vec<Vec<Matched<'a>>>,
 }
 
 /// One JSON property matched to an element.
@@ -77,6 +79,7 @@ impl<'a> Walker<'a> {
             stats: Default::default(),
             skip_invariants: false,
             extension_urls: Vec::new(),
+            matched_pool: Vec::new(),
         }
     }
 
@@ -178,6 +181,7 @@ impl<'a> Walker<'a> {
             stats: Default::default(),
             skip_invariants: self.skip_invariants,
             extension_urls: Vec::new(),
+            matched_pool: Vec::new(),
         }
     }
 
@@ -435,7 +439,9 @@ impl<'a> Walker<'a> {
         }
 
         // Match properties to elements.
-        let mut matched: Vec<Matched<'a>> = Vec::with_capacity(members.len());
+        // A recycled buffer: one allocation per nesting depth, not per object.
+        let mut matched: Vec<Matched<'a>> = self.matched_pool.pop().unwrap_or_default();
+        matched.clear();
         let mut wrong_type: Vec<ElemId> = Vec::new();
         let saved_full_url = self.full_url;
         if el.path == "Bundle.entry" {
@@ -533,6 +539,7 @@ impl<'a> Walker<'a> {
             super::cardinality::check(self, node, e, count, first_key);
         }
         self.full_url = saved_full_url;
+        self.matched_pool.push(matched);
     }
 
     /// Validates one property (value and `_` extension part); returns the
