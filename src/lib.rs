@@ -51,6 +51,12 @@ pub fn package_files(folder: &str) -> Vec<(String, Vec<u8>)> {
 
 /// A context from cached package folders, dependencies first.
 pub fn context_from_folders(folders: &[&str]) -> Context {
+    builder_from_folders(folders).build()
+}
+
+/// A builder holding cached package folders, dependencies first, for
+/// tests that add definitions of their own before building.
+pub fn builder_from_folders(folders: &[&str]) -> ContextBuilder {
     let mut b = ContextBuilder::new();
     for f in folders {
         let (id, version) = f.split_once('#').expect("id#version");
@@ -63,7 +69,7 @@ pub fn context_from_folders(folders: &[&str]) -> Context {
             package_files(f),
         );
     }
-    b.build()
+    b
 }
 
 /// The package folders of the SHIN-NY context, dependencies first, with

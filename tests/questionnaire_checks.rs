@@ -3,7 +3,7 @@
 //! fails with the exact message id and location.
 
 use serde_json::{json, Value};
-use shinny_engine::{Context, ContextBuilder, PackageInfo, Severity, ValidationOptions};
+use shinny_engine::{Context, Severity, ValidationOptions};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -12,18 +12,8 @@ use std::sync::OnceLock;
 fn ctx() -> &'static Context {
     static CTX: OnceLock<Context> = OnceLock::new();
     CTX.get_or_init(|| {
-        let mut b = ContextBuilder::new();
-        for f in shinny_suite::shinny_folders("us.ny.hrsn#1.9.4") {
-            let (id, version) = f.split_once('#').unwrap();
-            b.add_package(
-                PackageInfo {
-                    id: id.into(),
-                    version: version.into(),
-                    canonical: None,
-                },
-                shinny_suite::package_files(f),
-            );
-        }
+        let mut b =
+            shinny_suite::builder_from_folders(&shinny_suite::shinny_folders("us.ny.hrsn#1.9.4"));
         b.add_definitions(
             "test",
             vec![(

@@ -5,7 +5,7 @@
 //! real, complete snapshots.
 
 use serde_json::{json, Value};
-use shinny_engine::{Context, ContextBuilder, PackageInfo, Severity, ValidationOptions};
+use shinny_engine::{Context, Severity, ValidationOptions};
 use std::sync::OnceLock;
 
 const PROFILE: &str = "http://example.org/StructureDefinition/sliced-patient";
@@ -151,15 +151,7 @@ fn extension_definition() -> Value {
 fn ctx() -> &'static Context {
     static CTX: OnceLock<Context> = OnceLock::new();
     CTX.get_or_init(|| {
-        let mut b = ContextBuilder::new();
-        b.add_package(
-            PackageInfo {
-                id: "hl7.fhir.r4.core".into(),
-                version: "4.0.1".into(),
-                canonical: None,
-            },
-            shinny_suite::package_files("hl7.fhir.r4.core#4.0.1"),
-        );
+        let mut b = shinny_suite::builder_from_folders(&["hl7.fhir.r4.core#4.0.1"]);
         b.add_definitions(
             "test",
             vec![

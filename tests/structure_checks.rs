@@ -2,7 +2,7 @@
 //! message id, expression and line.
 
 use serde_json::json;
-use shinny_engine::{Context, ContextBuilder, IssueType, PackageInfo, Severity, ValidationOptions};
+use shinny_engine::{Context, IssueType, Severity, ValidationOptions};
 use std::sync::OnceLock;
 
 const TEST_PROFILE: &str = "http://example.org/StructureDefinition/test-patient";
@@ -11,15 +11,7 @@ const TEST_PROFILE: &str = "http://example.org/StructureDefinition/test-patient"
 fn ctx() -> &'static Context {
     static CTX: OnceLock<Context> = OnceLock::new();
     CTX.get_or_init(|| {
-        let mut b = ContextBuilder::new();
-        b.add_package(
-            PackageInfo {
-                id: "hl7.fhir.r4.core".into(),
-                version: "4.0.1".into(),
-                canonical: Some("http://hl7.org/fhir".into()),
-            },
-            shinny_suite::package_files("hl7.fhir.r4.core#4.0.1"),
-        );
+        let mut b = shinny_suite::builder_from_folders(&["hl7.fhir.r4.core#4.0.1"]);
         b.add_definitions("test", vec![("test-patient.json".into(), test_profile())]);
         b.build()
     })

@@ -3,6 +3,7 @@
 //! (Host included) and any body.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod datalake;
 
 use shinny_packages::PackageCache;
