@@ -42,6 +42,12 @@ pub trait ModelInfo: Send + Sync {
     /// The kind of a known type; `None` if the name is not a type.
     fn type_kind(&self, type_name: &str) -> Option<TypeKind>;
 
+    /// The shared name of a known type, so that items of that type need
+    /// not allocate their own; `None` when not a type (or not interned).
+    fn type_name(&self, _name: &str) -> Option<TypeName> {
+        None
+    }
+
     /// Whether `name` is a known type.
     fn is_type(&self, name: &str) -> bool {
         self.type_kind(name).is_some()
@@ -135,6 +141,8 @@ pub fn resolve_key<'m>(
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct TypeEntry {
+    /// The type's own name, shared by the items of this type.
+    name: Option<TypeName>,
     base: Option<TypeName>,
     kind: Option<TypeKind>,
     children: HashMap<String, ChildInfo>,
@@ -191,6 +199,7 @@ impl SnapshotModel {
             .map(|b| Arc::from(last_segment(b)));
         {
             let e = self.types.entry(type_name.to_string()).or_default();
+            e.name = Some(Arc::from(type_name));
             e.base = base;
             e.kind = Some(kind);
         }
@@ -304,5 +313,9 @@ impl ModelInfo for SnapshotModel {
 
     fn type_kind(&self, type_name: &str) -> Option<TypeKind> {
         self.types.get(type_name)?.kind
+    }
+
+    fn type_name(&self, name: &str) -> Option<TypeName> {
+        self.types.get(name)?.name.clone()
     }
 }

@@ -300,52 +300,53 @@ impl<'e, 'a> Ev<'e, 'a> {
         Ok(out)
     }
 
-    fn type_of_value(node: &Node, declared: &TypeName) -> TypeName {
+    /// The type of a value declared `declared`: a resource says its own
+    /// (interned by the model, so no allocation per resource).
+    fn type_of_value(&self, node: &Node, declared: &TypeName) -> TypeName {
         match node.get("resourceType").and_then(Node::as_str) {
-            Some(rt) if rt != &**declared => Arc::from(rt),
+            Some(rt) if rt != &**declared => self
+                .model
+                .and_then(|m| m.type_name(rt))
+                .unwrap_or_else(|| Arc::from(rt)),
             _ => declared.clone(),
         }
     }
 
     /// Pushes the value(s) of member `key` (with `_key` siblings) typed `t`.
-    fn push_member(members: &'a [Member], key: &str, t: &TypeName, out: &mut Coll<'a>) {
-        let val = members.iter().find(|m| &*m.key == key).map(|m| &m.value);
-        let ext = members
-            .iter()
-            .find(|m| m.key.strip_prefix('_') == Some(key))
-            .map(|m| &m.value);
-        let as_list = |n: Option<&'a Node>| -> Vec<Option<&'a Node>> {
-            match n {
-                None => vec![],
-                Some(Node {
-                    value: Value::Array(a),
-                    ..
-                }) => a
-                    .iter()
-                    .map(|x| {
-                        if x.value == Value::Null {
-                            None
-                        } else {
-                            Some(x)
-                        }
-                    })
-                    .collect(),
-                Some(Node {
-                    value: Value::Null, ..
-                }) => vec![],
-                Some(x) => vec![Some(x)],
+    fn push_member(&self, members: &'a [Member], key: &str, t: &TypeName, out: &mut Coll<'a>) {
+        // One pass finds both `key` and `_key`.
+        let (mut val, mut ext) = (None, None);
+        for m in members {
+            let k: &str = &m.key;
+            if k == key {
+                val = val.or(Some(&m.value));
+            } else if k.len() == key.len() + 1 && k.strip_prefix('_') == Some(key) {
+                ext = ext.or(Some(&m.value));
+            }
+        }
+        // Items of a member: an array's (null counts as absent) or the one
+        // value; read by index so that nothing is collected.
+        let len = |n: Option<&'a Node>| match n.map(|n| &n.value) {
+            None | Some(Value::Null) => 0,
+            Some(Value::Array(a)) => a.len(),
+            Some(_) => 1,
+        };
+        let at = |n: Option<&'a Node>, i: usize| -> Option<&'a Node> {
+            let n = n?;
+            match &n.value {
+                Value::Array(a) => a.get(i).filter(|x| x.value != Value::Null),
+                Value::Null => None,
+                _ => (i == 0).then_some(n),
             }
         };
-        let vals = as_list(val);
-        let exts = as_list(ext);
-        for i in 0..vals.len().max(exts.len()) {
-            let node = vals.get(i).copied().flatten();
-            let ext = exts.get(i).copied().flatten();
+        for i in 0..len(val).max(len(ext)) {
+            let node = at(val, i);
+            let ext = at(ext, i);
             if node.is_none() && ext.is_none() {
                 continue;
             }
             let type_name = match node {
-                Some(n) => Self::type_of_value(n, t),
+                Some(n) => self.type_of_value(n, t),
                 None => t.clone(),
             };
             out.push(Item::Node(NodeItem {
@@ -387,7 +388,7 @@ impl<'e, 'a> Ev<'e, 'a> {
                     } else {
                         "string"
                     });
-                    Self::push_member(ext, name, &t, out);
+                    self.push_member(ext, name, &t, out);
                 }
                 return;
             }
@@ -396,11 +397,11 @@ impl<'e, 'a> Ev<'e, 'a> {
         if let Some(model) = self.model.filter(|m| !t.is_empty() && m.is_type(t)) {
             let Some(ci) = model.child(t, name) else {
                 if name == "resourceType" {
-                    Self::push_member(members, name, &Arc::from("string"), out);
+                    self.push_member(members, name, &Arc::from("string"), out);
                 } else if let Some((_, ty)) = super::model::resolve_key(model, t, name) {
                     // `valueQuantity` style (rejected by the checker when
                     // the context type is known; evaluates like fhirpath.js).
-                    Self::push_member(members, name, &ty, out);
+                    self.push_member(members, name, &ty, out);
                 }
                 return;
             };
@@ -414,15 +415,15 @@ impl<'e, 'a> Ev<'e, 'a> {
                     };
                     if let Some(suffix) = key.strip_prefix(name) {
                         if let Some(ty) = ci.types.iter().find(|ty| capitalize(ty) == suffix) {
-                            Self::push_member(members, key, ty, out);
+                            self.push_member(members, key, ty, out);
                         }
                     }
                 }
             } else if let Some(ty) = ci.types.first() {
-                Self::push_member(members, name, ty, out);
+                self.push_member(members, name, ty, out);
             }
         } else {
-            Self::push_member(members, name, &Arc::from(""), out);
+            self.push_member(members, name, &Arc::from(""), out);
         }
     }
 
@@ -439,7 +440,7 @@ impl<'e, 'a> Ev<'e, 'a> {
                     } else {
                         "string"
                     });
-                    Self::push_member(ext, &m.key, &t, out);
+                    self.push_member(ext, &m.key, &t, out);
                 }
             }
             return;
@@ -471,7 +472,7 @@ impl<'e, 'a> Ev<'e, 'a> {
             .model
             .and_then(|m| super::model::resolve_key(m, &n.type_name, key).map(|(_, t)| t))
             .unwrap_or_else(|| Arc::from(""));
-        Self::push_member(members, key, &t, out);
+        self.push_member(members, key, &t, out);
     }
 
     /// Evaluates a non-lambda argument (against the enclosing `$this`).
