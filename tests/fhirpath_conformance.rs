@@ -5,7 +5,9 @@
 //! failures (then review the reasons by hand).
 
 use serde_json::Value as J;
-use shinny_engine::fhirpath::{compile, CompileOptions, Environment, EvalInput, Item, ModelInfo};
+use shinny_engine::fhirpath::{
+    compile, CompileOptions, Environment, EvalCache, EvalInput, Item, ModelInfo,
+};
 use shinny_engine::json::{self, Node};
 use shinny_suite::shared_dir;
 use std::collections::{BTreeMap, HashMap};
@@ -174,10 +176,25 @@ fn official_case(t: &J, input: Option<&Node>) -> Result<(), String> {
         strict: t.get("mode").and_then(J::as_str) == Some("strict"),
         strict_singletons: true,
     };
-    let result = compile(expr, &opts).and_then(|e| {
-        let inp = input.map(EvalInput::resource).unwrap_or_default();
-        e.evaluate(&inp, &Environment::default())
-    });
+    let inp = input.map(EvalInput::resource).unwrap_or_default();
+    let env = Environment::default();
+    let compiled = compile(expr, &opts);
+    let result = compiled
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|e| e.evaluate(&inp, &env));
+    if let Ok(e) = &compiled {
+        // Through a shared cache, cold and then warm, the result is the same.
+        let cache = EvalCache::default();
+        for pass in ["cold", "warm"] {
+            let shared = e.evaluate_shared(&inp, &env, Some(&cache));
+            if format!("{shared:?}") != format!("{result:?}") {
+                return Err(format!(
+                    "{pass} shared cache gave {shared:?}, alone {result:?}"
+                ));
+            }
+        }
+    }
     let items = match (result, invalid) {
         (Err(_), Some(_)) => return Ok(()),
         (Ok(v), Some(k)) => return Err(format!("expected a {k} error, got {} items", v.len())),

@@ -42,6 +42,7 @@ pub mod decimal;
 mod eval;
 mod host;
 mod lexer;
+mod memo;
 mod model;
 mod parser;
 pub mod quantity;
@@ -52,6 +53,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use host::{default_resolve, set_clock, ClockFn, EvalHost, NoHost, ResolveContext};
+pub use memo::EvalCache;
 pub use model::{capitalize, resolve_key, ChildInfo, ModelInfo, SnapshotModel, TypeKind};
 pub use parser::{BinOp, Expr, ExprKind, TypeSpec};
 pub use value::{is_fhir_primitive, Item, NodeItem, TypeName};
@@ -150,8 +152,9 @@ impl std::fmt::Debug for Expression {
 
 /// Parses and checks an expression.
 pub fn compile(src: &str, opts: &CompileOptions) -> Result<Expression, FhirPathError> {
-    let ast = parser::parse(src)?;
+    let mut ast = parser::parse(src)?;
     let warnings = checker::check(&ast, opts)?;
+    memo::assign(&mut ast);
     Ok(Expression {
         src: Arc::from(src),
         ast: Arc::new(ast),
@@ -296,12 +299,27 @@ impl Expression {
         input: &EvalInput<'a>,
         env: &Environment<'a>,
     ) -> Result<Vec<Item<'a>>, FhirPathError> {
+        self.evaluate_shared(input, env, None)
+    }
+
+    /// Evaluates against `input`, sharing the results of identical
+    /// subexpressions with the other evaluations on the same input that
+    /// use `cache` (for example all the invariants of one element). The
+    /// result is the same as [`Expression::evaluate`]'s. The cache is not
+    /// used while `env` has `trace` or `variables` set.
+    pub fn evaluate_shared<'a>(
+        &self,
+        input: &EvalInput<'a>,
+        env: &Environment<'a>,
+        cache: Option<&EvalCache<'a>>,
+    ) -> Result<Vec<Item<'a>>, FhirPathError> {
         eval::evaluate(
             &self.ast,
             self.model.as_deref(),
             self.strict_singletons,
             input,
             env,
+            cache,
         )
     }
 
@@ -315,7 +333,23 @@ impl Expression {
         env: &Environment<'_>,
     ) -> Result<Option<bool>, FhirPathError> {
         let out = self.evaluate(input, env)?;
-        match out.as_slice() {
+        self.invariant_result(&out)
+    }
+
+    /// [`Expression::evaluate_bool`] with a shared cache, as
+    /// [`Expression::evaluate_shared`].
+    pub fn evaluate_bool_shared<'a>(
+        &self,
+        input: &EvalInput<'a>,
+        env: &Environment<'a>,
+        cache: Option<&EvalCache<'a>>,
+    ) -> Result<Option<bool>, FhirPathError> {
+        let out = self.evaluate_shared(input, env, cache)?;
+        self.invariant_result(&out)
+    }
+
+    fn invariant_result(&self, out: &[Item<'_>]) -> Result<Option<bool>, FhirPathError> {
+        match out {
             [] => Ok(None),
             [one] => Ok(Some(match one.to_system() {
                 Some(Item::Boolean(b)) => b,

@@ -95,6 +95,10 @@ pub struct Expr {
     pub pos: usize,
     /// Character offset just past the node's last token.
     pub end: usize,
+    /// Structural key under which an [`EvalCache`](super::EvalCache) may
+    /// share this node's result with identical subexpressions; `None` when
+    /// the result can depend on more than the focus (see `memo.rs`).
+    pub(crate) memo: Option<super::memo::Memo>,
 }
 
 impl Expr {
@@ -283,6 +287,7 @@ impl Parser {
                         kind,
                         pos: t.pos,
                         end: self.prev_end,
+                        memo: None,
                     };
                     continue;
                 }
@@ -299,6 +304,7 @@ impl Parser {
                 kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
                 pos: t.pos,
                 end: self.prev_end,
+                memo: None,
             };
         }
         self.depth -= 1;
@@ -338,11 +344,13 @@ impl Parser {
                         kind: ExprKind::Int(-i),
                         pos: t.pos,
                         end: self.prev_end,
+                        memo: None,
                     },
                     ExprKind::Dec(d) => Expr {
                         kind: ExprKind::Dec(d.neg()),
                         pos: t.pos,
                         end: self.prev_end,
+                        memo: None,
                     },
                     ExprKind::Quantity(mut q) => {
                         q.value = q.value.neg();
@@ -350,12 +358,14 @@ impl Parser {
                             kind: ExprKind::Quantity(q),
                             pos: t.pos,
                             end: self.prev_end,
+                            memo: None,
                         }
                     }
                     _ => Expr {
                         kind: ExprKind::Neg(Box::new(inner)),
                         pos: t.pos,
                         end: self.prev_end,
+                        memo: None,
                     },
                 })
             }
@@ -382,6 +392,7 @@ impl Parser {
                             kind: ExprKind::Scoped(Box::new(e), Box::new(inner)),
                             pos: p,
                             end: self.prev_end,
+                            memo: None,
                         };
                         continue;
                     }
@@ -401,12 +412,14 @@ impl Parser {
                             kind: ExprKind::Call(Some(Box::new(e)), name, args),
                             pos: nt.pos,
                             end: self.prev_end,
+                            memo: None,
                         };
                     } else {
                         e = Expr {
                             kind: ExprKind::Member(Some(Box::new(e)), name),
                             pos: nt.pos,
                             end: self.prev_end,
+                            memo: None,
                         };
                     }
                 }
@@ -418,6 +431,7 @@ impl Parser {
                         kind: ExprKind::Indexer(Box::new(e), Box::new(idx)),
                         pos: t.pos,
                         end: self.prev_end,
+                        memo: None,
                     };
                 }
                 _ => return Ok(e),
@@ -444,6 +458,7 @@ impl Parser {
                     kind: ExprKind::TypeArg(spec),
                     pos,
                     end: self.prev_end,
+                    memo: None,
                 }
             } else {
                 a
@@ -539,6 +554,7 @@ impl Parser {
             kind,
             pos,
             end: self.prev_end,
+            memo: None,
         })
     }
 }

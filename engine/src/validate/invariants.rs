@@ -9,7 +9,7 @@
 
 use super::walk::{Mode, Walker};
 use super::Finding;
-use crate::fhirpath::{Environment, EvalHost, EvalInput, Item, NodeItem};
+use crate::fhirpath::{Environment, EvalCache, EvalHost, EvalInput, Item, NodeItem};
 use crate::json::{Node, Value};
 use crate::messages as msg;
 use crate::model::{Constraint, Context};
@@ -33,6 +33,16 @@ pub(super) fn check<'a>(
         return;
     }
     let ctx = w.ctx;
+    // One input, environment and subexpression cache for all the
+    // constraints of this element (SHIN-NY's Bundle root has a hundred
+    // that walk the same paths).
+    let host = Host { ctx };
+    let env = Environment {
+        host: Some(&host),
+        ..Default::default()
+    };
+    let cache = EvalCache::default();
+    let mut input: Option<EvalInput<'_>> = None;
     for &ci in constraints {
         let c = ctx.constraint(ci);
         if w.mode == Mode::Profile && from_base_definition(ctx, c) {
@@ -49,7 +59,10 @@ pub(super) fn check<'a>(
         };
         let result = match result {
             Some(r) => Ok(Some(r)),
-            None => evaluate(w, ci, focus, ext, type_name),
+            None => {
+                let input = input.get_or_insert_with(|| element_input(w, focus, ext, type_name));
+                evaluate(ctx, ci, input, &env, &cache)
+            }
         };
         if error {
             w.stats_mut().evaluated_error += 1;
@@ -121,14 +134,14 @@ fn native_ext_1(n: &Node) -> bool {
     has_ext != has_value
 }
 
-fn evaluate<'a>(
+/// The FHIRPath input for an element: its value, `%resource`,
+/// `%rootResource` and the Bundle that `resolve()` searches.
+fn element_input<'a>(
     w: &Walker<'a>,
-    ci: u32,
     focus: Option<&'a Node>,
     ext: Option<&'a Node>,
     type_name: &str,
-) -> Result<Option<bool>, String> {
-    let expr = w.ctx.constraint_expression(ci).map_err(str::to_string)?;
+) -> EvalInput<'a> {
     let res = w.fhirpath_resources();
     let mut input = EvalInput::with_focus(
         vec![Item::Node(NodeItem {
@@ -140,12 +153,19 @@ fn evaluate<'a>(
         res.root,
     );
     input.bundle = res.bundle;
-    let host = Host { ctx: w.ctx };
-    let env = Environment {
-        host: Some(&host),
-        ..Default::default()
-    };
-    expr.evaluate_bool(&input, &env).map_err(|e| e.to_string())
+    input
+}
+
+fn evaluate<'a>(
+    ctx: &Context,
+    ci: u32,
+    input: &EvalInput<'a>,
+    env: &Environment<'a>,
+    cache: &EvalCache<'a>,
+) -> Result<Option<bool>, String> {
+    let expr = ctx.constraint_expression(ci).map_err(str::to_string)?;
+    expr.evaluate_bool_shared(input, env, Some(cache))
+        .map_err(|e| e.to_string())
 }
 
 /// Terminology and profile services for `memberOf()` and `conformsTo()`.

@@ -51,6 +51,11 @@ pub(crate) struct Ev<'e, 'a> {
     depth: Cell<usize>,
     /// `now()` is read once per evaluation (all calls agree).
     pub now: std::cell::OnceCell<Option<super::datetime::Temporal>>,
+    /// Shared subexpression results, when the environment has a cache
+    /// bound to this input.
+    cache: Option<&'e super::EvalCache<'a>>,
+    /// Address of the model, part of cache keys.
+    model_addr: usize,
 }
 
 /// Drops primitives that have no value (only an `_x` extension): they
@@ -86,6 +91,7 @@ pub(crate) fn evaluate<'a>(
     strict_singletons: bool,
     input: &EvalInput<'a>,
     env: &Environment<'a>,
+    cache: Option<&super::EvalCache<'a>>,
 ) -> R<'a> {
     let ev = Ev {
         model,
@@ -96,6 +102,8 @@ pub(crate) fn evaluate<'a>(
         steps: Cell::new(0),
         depth: Cell::new(0),
         now: std::cell::OnceCell::new(),
+        cache: cache.filter(|c| env.trace.is_none() && env.variables.is_empty() && c.bind(input)),
+        model_addr: model.map_or(0, |m| m as *const dyn ModelInfo as *const () as usize),
     };
     let frame = Frame {
         this: &input.focus,
@@ -149,9 +157,38 @@ impl<'e, 'a> Ev<'e, 'a> {
             return Err(FhirPathError::exec(e.pos, "evaluation nested too deeply"));
         }
         self.depth.set(d);
-        let r = self.eval_inner(e, focus, fr);
+        let r = match (e.memo, self.cache) {
+            (Some(memo), Some(cache)) => self.eval_shared(cache, memo, e, focus, fr),
+            _ => self.eval_inner(e, focus, fr),
+        };
         self.depth.set(d - 1);
         r
+    }
+
+    /// [`Ev::eval_inner`] through the shared cache.
+    fn eval_shared(
+        &self,
+        cache: &super::EvalCache<'a>,
+        memo: super::memo::Memo,
+        e: &Expr,
+        focus: &[Item<'a>],
+        fr: &Frame<'_, 'a>,
+    ) -> R<'a> {
+        let Some(key) = super::memo::cache_key(
+            memo,
+            focus,
+            fr.this,
+            self.model_addr,
+            self.strict_singletons,
+        ) else {
+            return self.eval_inner(e, focus, fr);
+        };
+        if let Some(v) = cache.get(&key) {
+            return Ok(v);
+        }
+        let r = self.eval_inner(e, focus, fr)?;
+        cache.put(key, &r);
+        Ok(r)
     }
 
     fn eval_inner(&self, e: &Expr, focus: &[Item<'a>], fr: &Frame<'_, 'a>) -> R<'a> {
@@ -237,11 +274,16 @@ impl<'e, 'a> Ev<'e, 'a> {
         }
         let s = |v: &str| Ok(vec![Item::String(v.to_string())]);
         match name {
-            "resource" => Ok(self.input.resource.map(typed_root).into_iter().collect()),
+            "resource" => Ok(self
+                .input
+                .resource
+                .map(|n| self.typed_resource(n))
+                .into_iter()
+                .collect()),
             "rootResource" => Ok(self
                 .input
                 .root_resource
-                .map(typed_root)
+                .map(|n| self.typed_resource(n))
                 .into_iter()
                 .collect()),
             "context" => Ok(self
@@ -265,6 +307,20 @@ impl<'e, 'a> Ev<'e, 'a> {
                 ))
             }
         }
+    }
+
+    /// A resource typed by its `resourceType` (the model's interned name,
+    /// so no allocation).
+    fn typed_resource(&self, node: &'a Node) -> Item<'a> {
+        let t = node
+            .get("resourceType")
+            .and_then(Node::as_str)
+            .unwrap_or("");
+        let name = self
+            .model
+            .and_then(|m| m.type_name(t))
+            .unwrap_or_else(|| Arc::from(t));
+        Item::node(node, name)
     }
 
     /// An identifier at the start of a path: a type name filters the focus

@@ -1,0 +1,338 @@
+//! Shared results of identical subexpressions.
+//!
+//! SHIN-NY's Bundle profile puts about a hundred invariants on one element,
+//! and most of them start from the same paths
+//! (`entry.select(resource as Observation)`, then `code.coding.code` on each
+//! Observation), often several times in one expression. Evaluated one by
+//! one, those paths are walked again for every rule. An [`EvalCache`] lets
+//! the evaluations of one input share them: each syntax node gets, at
+//! compile time, a structural key (the same text in two expressions gives
+//! the same key), and the result of a node evaluated on a single-node focus
+//! is kept under (key, focus) and reused.
+//!
+//! Only nodes whose result is a function of their focus get a key: nothing
+//! under them reads `$index` or `$total` (which come from an enclosing
+//! iteration) or calls an impure function (`trace`, the clock). The
+//! environment's variables and `%resource`/`%rootResource`/`%context`/the
+//! Bundle are part of the input, and a cache serves one input: given another,
+//! it empties itself first.
+
+use super::eval::Coll;
+use super::parser::{Expr, ExprKind, TypeSpec};
+use super::value::Item;
+use super::EvalInput;
+use crate::fxhash::FxHashMap;
+use std::cell::RefCell;
+use std::hash::{Hash, Hasher};
+
+/// Functions whose result is not a function of their input.
+const IMPURE: [&str; 4] = ["trace", "now", "today", "timeOfDay"];
+
+/// Results kept at most; past it the cache stops growing (evaluation goes
+/// on uncached) so that hostile input cannot use it to exhaust memory.
+const MAX_ENTRIES: usize = 200_000;
+
+/// Results of subexpressions shared between evaluations on one input (for
+/// example all the invariants of one element), passed to
+/// [`Expression::evaluate_shared`](super::Expression::evaluate_shared). It
+/// serves one [`EvalInput`] at a time and empties itself when given
+/// another.
+#[derive(Default)]
+pub struct EvalCache<'a> {
+    inner: RefCell<Inner<'a>>,
+}
+
+#[derive(Default)]
+struct Inner<'a> {
+    owner: Option<Owner>,
+    results: FxHashMap<Key, Coll<'a>>,
+}
+
+/// Identity of an input: the addresses of its focus node and resources.
+#[derive(PartialEq, Eq, Clone, Copy)]
+struct Owner([usize; 5]);
+
+#[derive(PartialEq, Eq, Hash)]
+struct Key {
+    shape: u128,
+    focus: [usize; 3],
+    /// The expression's model and singleton mode.
+    model: usize,
+    strict: bool,
+}
+
+impl std::fmt::Debug for EvalCache<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.inner.borrow().results.len();
+        f.debug_struct("EvalCache").field("results", &n).finish()
+    }
+}
+
+impl<'a> EvalCache<'a> {
+    /// Binds the cache to `input`; `false` when the input cannot be
+    /// identified (a focus of several items or an explicit `%context`),
+    /// in which case the cache is not used.
+    pub(crate) fn bind(&self, input: &EvalInput<'a>) -> bool {
+        let Some(focus) = identity(&input.focus) else {
+            return false;
+        };
+        if input.context.is_some() {
+            return false;
+        }
+        let addr = |n: Option<&crate::json::Node>| n.map_or(0, |n| n as *const _ as usize);
+        let owner = Owner([
+            focus[0],
+            focus[1],
+            addr(input.resource),
+            addr(input.root_resource),
+            addr(input.bundle),
+        ]);
+        let mut inner = self.inner.borrow_mut();
+        if inner.owner != Some(owner) {
+            inner.results.clear();
+            inner.owner = Some(owner);
+        }
+        true
+    }
+
+    /// Number of results kept.
+    pub fn len(&self) -> usize {
+        self.inner.borrow().results.len()
+    }
+
+    /// Whether no result is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The kept result of a node on a focus, if any.
+    pub(crate) fn get(&self, key: &CacheKey) -> Option<Coll<'a>> {
+        self.inner.borrow().results.get(&key.0).cloned()
+    }
+
+    /// Keeps a result.
+    pub(crate) fn put(&self, key: CacheKey, value: &[Item<'a>]) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.results.len() < MAX_ENTRIES {
+            inner.results.insert(key.0, value.to_vec());
+        }
+    }
+}
+
+/// The cache key of a syntax node, assigned at compile time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Memo {
+    /// Hash of the node's canonical text.
+    shape: u128,
+    /// Whether the result depends on the focus; when not, one result
+    /// serves every focus.
+    reads_focus: bool,
+}
+
+/// A lookup key, built by [`cache_key`].
+pub(crate) struct CacheKey(Key);
+
+/// The key of node `memo` evaluated on `focus` with `$this` = `this`, or
+/// `None` when that evaluation cannot be shared.
+pub(crate) fn cache_key(
+    memo: Memo,
+    focus: &[Item<'_>],
+    this: &[Item<'_>],
+    model: usize,
+    strict: bool,
+) -> Option<CacheKey> {
+    let f = if memo.reads_focus {
+        let f = identity(focus)?;
+        // `$this` is part of what a node reads; it equals the focus
+        // wherever the evaluator calls into a node, and is checked to be
+        // sure.
+        if identity(this)? != f {
+            return None;
+        }
+        f
+    } else {
+        [0; 3]
+    };
+    Some(CacheKey(Key {
+        shape: memo.shape,
+        focus: f,
+        model,
+        strict,
+    }))
+}
+
+/// Identity of a single-node collection: node, `_x` sibling and type name
+/// addresses (the same node reached under another type name is another
+/// focus).
+fn identity(c: &[Item<'_>]) -> Option<[usize; 3]> {
+    match c {
+        [Item::Node(n)] => Some([
+            n.node.map_or(0, |n| n as *const _ as usize),
+            n.ext.map_or(0, |n| n as *const _ as usize),
+            n.type_name.as_ptr() as usize,
+        ]),
+        _ => None,
+    }
+}
+
+/// Gives every shareable node of `e` its structural key.
+pub(crate) fn assign(e: &mut Expr) {
+    shape(e);
+}
+
+/// What a subtree reads beyond its focus, and its canonical text.
+struct Shape {
+    text: String,
+    /// Reads `$index`/`$total` or calls an impure function.
+    frame_bound: bool,
+    /// Reads the focus or `$this` (otherwise only literals and
+    /// environment variables: the same result on every focus).
+    reads_focus: bool,
+}
+
+fn shape(e: &mut Expr) -> Shape {
+    let mut text = String::new();
+    let mut flags = (false, false);
+    let b = &mut flags;
+    let spec = |t: &TypeSpec| format!("{}.{}", t.namespace.as_deref().unwrap_or(""), t.name);
+    let shareable = match &mut e.kind {
+        ExprKind::Empty => {
+            text.push_str("{}");
+            false
+        }
+        ExprKind::Bool(v) => {
+            text = format!("b{v}");
+            false
+        }
+        ExprKind::Str(v) => {
+            text = format!("s{v:?}");
+            false
+        }
+        ExprKind::Int(v) => {
+            text = format!("i{v}");
+            false
+        }
+        ExprKind::Dec(v) => {
+            text = format!("d{v:?}");
+            false
+        }
+        ExprKind::Temporal(v) => {
+            text = format!("t{v:?}");
+            false
+        }
+        ExprKind::Quantity(v) => {
+            text = format!("q{v:?}");
+            false
+        }
+        ExprKind::This => {
+            text.push_str("$this");
+            b.1 = true;
+            false
+        }
+        ExprKind::Index | ExprKind::Total => {
+            text.push_str("$frame");
+            b.0 = true;
+            false
+        }
+        ExprKind::Env(n) => {
+            text = format!("%{n:?}");
+            false
+        }
+        ExprKind::TypeArg(t) => {
+            text = format!("T{}", spec(t));
+            false
+        }
+        ExprKind::Member(target, name) => {
+            text = format!("m{name:?}");
+            match target {
+                Some(t) => {
+                    child(t, &mut text, b);
+                    true
+                }
+                None => {
+                    b.1 = true;
+                    false
+                }
+            }
+        }
+        ExprKind::Call(target, name, args) => {
+            text = format!("c{name:?}");
+            match target {
+                Some(t) => child(t, &mut text, b),
+                None => b.1 = true,
+            }
+            text.push('[');
+            for a in args.iter_mut() {
+                child(a, &mut text, b);
+            }
+            text.push(']');
+            b.0 |= IMPURE.contains(&name.as_str());
+            true
+        }
+        ExprKind::Scoped(l, r) => {
+            text.push_str("scoped");
+            child(l, &mut text, b);
+            child(r, &mut text, b);
+            true
+        }
+        ExprKind::Indexer(l, r) => {
+            text.push_str("index");
+            child(l, &mut text, b);
+            child(r, &mut text, b);
+            true
+        }
+        ExprKind::Neg(a) => {
+            text.push_str("neg");
+            child(a, &mut text, b);
+            false
+        }
+        ExprKind::Binary(op, l, r) => {
+            text = format!("{op:?}");
+            child(l, &mut text, b);
+            child(r, &mut text, b);
+            true
+        }
+        // Cheap filters of their operand: not worth a cache entry.
+        ExprKind::Is(a, t) => {
+            text = format!("is{}", spec(t));
+            child(a, &mut text, b);
+            false
+        }
+        ExprKind::As(a, t) => {
+            text = format!("as{}", spec(t));
+            child(a, &mut text, b);
+            false
+        }
+    };
+    let (frame_bound, reads_focus) = flags;
+    e.memo = (shareable && !frame_bound).then(|| Memo {
+        shape: hash128(&text),
+        reads_focus,
+    });
+    Shape {
+        text,
+        frame_bound,
+        reads_focus,
+    }
+}
+
+fn child(c: &mut Expr, text: &mut String, flags: &mut (bool, bool)) {
+    let s = shape(c);
+    flags.0 |= s.frame_bound;
+    flags.1 |= s.reads_focus;
+    text.push('(');
+    text.push_str(&s.text);
+    text.push(')');
+}
+
+/// Two independent 64-bit hashes of the canonical text: a collision between
+/// two different subexpressions of one input is out of practical reach.
+fn hash128(text: &str) -> u128 {
+    let h = |seed: u8| {
+        let mut s = std::collections::hash_map::DefaultHasher::new();
+        seed.hash(&mut s);
+        text.hash(&mut s);
+        s.finish()
+    };
+    (u128::from(h(1)) << 64) | u128::from(h(2))
+}

@@ -1,0 +1,126 @@
+//! The shared subexpression cache (`EvalCache`) changes speed, never
+//! results: every invariant on the SHIN-NY Bundle profile's root gives the
+//! same result alone and through one cache shared by all of them, on every
+//! SHIN-NY example bundle and on broken variants of each (entries removed,
+//! codes changed) that make many rules false.
+
+use serde_json::Value;
+use shinny_engine::fhirpath::{Environment, EvalCache, EvalInput};
+
+/// Every `"code"` string member replaced, so crosswalk rules fail.
+fn recode(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if k == "code" && x.is_string() {
+                    *x = Value::String("zzz".into());
+                } else {
+                    recode(x);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(recode),
+        _ => {}
+    }
+}
+
+fn variants(bundle: &Value) -> Vec<(String, Value)> {
+    let mut out = vec![("as published".to_string(), bundle.clone())];
+    let mut recoded = bundle.clone();
+    recode(&mut recoded);
+    out.push(("codes changed".into(), recoded));
+    let types: std::collections::BTreeSet<String> = bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["resource"]["resourceType"].as_str().map(str::to_string))
+        .collect();
+    for t in types {
+        let mut b = bundle.clone();
+        if let Some(entries) = b["entry"].as_array_mut() {
+            entries.retain(|e| e["resource"]["resourceType"] != t.as_str());
+        }
+        out.push((format!("without {t}"), b));
+    }
+    out
+}
+
+#[test]
+fn shared_cache_gives_the_same_results() {
+    let ctx = shinny_suite::shinny_context();
+    let exprs = shinny_suite::compile_bundle_root_constraints(&ctx);
+    assert!(exprs.len() > 90, "{} Bundle root constraints", exprs.len());
+    let dir = shinny_suite::package_cache().join("us.ny.hrsn#1.9.4/package/example");
+    let mut bundles: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            n.starts_with("Bundle-") && n.ends_with(".json")
+        })
+        .collect();
+    bundles.sort();
+    assert!(bundles.len() >= 18, "{} bundles", bundles.len());
+    let env = Environment::default();
+    let (mut compared, mut falses, mut max_kept) = (0, 0, 0);
+    for path in &bundles {
+        let json: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        for (what, v) in variants(&json) {
+            let bytes = serde_json::to_vec(&v).unwrap();
+            let node = shinny_engine::json::parse(&bytes).unwrap();
+            let input = EvalInput::resource(&node);
+            let cache = EvalCache::default();
+            for (key, e) in &exprs {
+                let alone = e.evaluate(&input, &env);
+                let shared = e.evaluate_shared(&input, &env, Some(&cache));
+                assert_eq!(
+                    format!("{shared:?}"),
+                    format!("{alone:?}"),
+                    "{key} on {} ({what})",
+                    path.display()
+                );
+                if matches!(e.evaluate_bool(&input, &env), Ok(Some(false))) {
+                    falses += 1;
+                }
+                compared += 1;
+            }
+            max_kept = max_kept.max(cache.len());
+        }
+    }
+    // The comparison covered failing rules too, and the cache was used.
+    assert!(compared > 5_000, "{compared} evaluations compared");
+    assert!(falses > 100, "only {falses} false results");
+    assert!(max_kept > 100, "the cache kept at most {max_kept} results");
+    println!("{compared} evaluations compared, {falses} false, cache up to {max_kept} results");
+}
+
+#[test]
+fn cache_serves_one_input_at_a_time() {
+    let ctx = shinny_suite::r4_context();
+    let model: std::sync::Arc<dyn shinny_engine::fhirpath::ModelInfo> =
+        ctx.fhirpath_model().clone();
+    let opts = shinny_engine::fhirpath::CompileOptions {
+        model: Some(model),
+        context_type: Some("Patient".into()),
+        ..Default::default()
+    };
+    let e = shinny_engine::fhirpath::compile("name.given.first()", &opts).unwrap();
+    let a = shinny_engine::json::parse(br#"{"resourceType":"Patient","name":[{"given":["Ann"]}]}"#)
+        .unwrap();
+    let b = shinny_engine::json::parse(br#"{"resourceType":"Patient","name":[{"given":["Bob"]}]}"#)
+        .unwrap();
+    let env = Environment::default();
+    let cache = EvalCache::default();
+    let show = |n| {
+        let input = EvalInput::resource(n);
+        let out = e.evaluate_shared(&input, &env, Some(&cache)).unwrap();
+        out.iter()
+            .map(|i| i.to_display_string().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(show(&a), ["Ann"]);
+    assert!(!cache.is_empty());
+    // Another input empties the cache instead of answering from it.
+    assert_eq!(show(&b), ["Bob"]);
+    assert_eq!(show(&a), ["Ann"]);
+}
