@@ -31,7 +31,7 @@ fn invariants(c: &mut Criterion) {
         format!("bundle_profile_root_{}_expressions_shared", exprs.len()),
         |b| {
             b.iter(|| {
-                let cache = EvalCache::default();
+                let cache = EvalCache::for_expressions(exprs.len());
                 for (_, e) in &exprs {
                     black_box(e.evaluate_shared(&input, &env, Some(&cache)).ok());
                 }

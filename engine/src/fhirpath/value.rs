@@ -200,6 +200,35 @@ impl<'a> Item<'a> {
         }
     }
 
+    /// The text of an item whose System value is a String, without
+    /// converting it: a System String, or a FHIR primitive held as a JSON
+    /// string that converts to a String (not a date, time or number type).
+    /// `None` otherwise, including when [`Item::to_system`] would be needed.
+    pub fn as_system_str(&self) -> Option<&str> {
+        match self {
+            Item::String(s) => Some(s),
+            Item::Node(n) => match &n.node?.value {
+                Value::String(s)
+                    if !matches!(
+                        &*n.type_name,
+                        "date"
+                            | "dateTime"
+                            | "instant"
+                            | "time"
+                            | "integer"
+                            | "positiveInt"
+                            | "unsignedInt"
+                            | "decimal"
+                    ) =>
+                {
+                    Some(s)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Text form used by `toString()` and string concatenation.
     pub fn to_display_string(&self) -> Option<String> {
         Some(match self.to_system()? {

@@ -41,7 +41,7 @@ pub(super) fn check<'a>(
         host: Some(&host),
         ..Default::default()
     };
-    let cache = EvalCache::default();
+    let cache = EvalCache::for_expressions(constraints.len());
     let mut input: Option<EvalInput<'_>> = None;
     for &ci in constraints {
         let c = ctx.constraint(ci);

@@ -121,7 +121,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         if name == "decode" && format == "hex" && input.len() & 1 == 1 {
             return Err(c.err("hex text must have an even number of digits"));
         }
-        let out = match (name, format.as_str()) {
+        let out = match (name, &*format) {
             ("encode", "base64") => Some(base64_encode(input.as_bytes(), B64)),
             ("encode", "urlbase64") => Some(base64_encode(input.as_bytes(), B64URL)),
             ("encode", "hex") => Some(input.bytes().map(|b| format!("{b:02x}")).collect()),

@@ -16,8 +16,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 Some(u) => exts
                     .into_iter()
                     .filter(|e| {
-                        e.json().and_then(|n| n.get("url")).and_then(Node::as_str)
-                            == Some(u.as_str())
+                        e.json().and_then(|n| n.get("url")).and_then(Node::as_str) == Some(&*u)
                     })
                     .collect(),
             })

@@ -23,6 +23,7 @@ use super::parser::{Expr, ExprKind, TypeSpec};
 use super::value::{Item, NodeItem, TypeName};
 use super::{Environment, EvalInput, FhirPathError};
 use crate::json::{Member, Node, Value};
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::Arc;
 
@@ -60,13 +61,38 @@ pub(crate) struct Ev<'e, 'a> {
 
 /// Drops primitives that have no value (only an `_x` extension): they
 /// count as items for indexing but as empty for singleton operations.
-pub(crate) fn strip_nulls<'c, 'a>(c: &'c [Item<'a>]) -> std::borrow::Cow<'c, [Item<'a>]> {
+pub(crate) fn strip_nulls<'c, 'a>(c: &'c [Item<'a>]) -> Cow<'c, [Item<'a>]> {
     let is_null =
         |i: &Item<'a>| matches!(i, Item::Node(n) if n.node.is_none_or(|v| v.value == Value::Null));
     if c.iter().any(is_null) {
-        std::borrow::Cow::Owned(c.iter().filter(|i| !is_null(i)).cloned().collect())
+        Cow::Owned(c.iter().filter(|i| !is_null(i)).cloned().collect())
     } else {
-        std::borrow::Cow::Borrowed(c)
+        Cow::Borrowed(c)
+    }
+}
+
+/// The text of a one-item collection: FHIR primitives as their JSON text
+/// (dates keep what was written), System values converted.
+fn single_text<'c>(c: &'c [Item<'_>], pos: usize) -> Result<Option<Cow<'c, str>>, FhirPathError> {
+    match c {
+        [] => Ok(None),
+        [Item::Node(NodeItem {
+            node:
+                Some(Node {
+                    value: Value::String(s),
+                    ..
+                }),
+            ..
+        })] => Ok(Some(Cow::Borrowed(s))),
+        [Item::String(s)] => Ok(Some(Cow::Borrowed(s))),
+        [one] => match one.to_system() {
+            Some(Item::String(s)) => Ok(Some(Cow::Owned(s))),
+            _ => Err(FhirPathError::exec(pos, "expected a string")),
+        },
+        _ => Err(FhirPathError::exec(
+            pos,
+            "expected a single string, found several items",
+        )),
     }
 }
 
@@ -571,31 +597,15 @@ impl<'e, 'a> Ev<'e, 'a> {
         }
     }
 
-    /// The single string of a collection.
-    pub fn singleton_str(
+    /// The single string of a collection, borrowed where it can be.
+    pub fn singleton_str<'c>(
         &self,
-        c: &[Item<'a>],
+        c: &'c [Item<'a>],
         pos: usize,
-    ) -> Result<Option<String>, FhirPathError> {
-        match &*strip_nulls(c) {
-            [] => Ok(None),
-            // FHIR primitives as their JSON text (dates keep what was written).
-            [Item::Node(NodeItem {
-                node:
-                    Some(Node {
-                        value: Value::String(s),
-                        ..
-                    }),
-                ..
-            })] => Ok(Some(s.to_string())),
-            [one] => match one.to_system() {
-                Some(Item::String(s)) => Ok(Some(s)),
-                _ => Err(FhirPathError::exec(pos, "expected a string")),
-            },
-            _ => Err(FhirPathError::exec(
-                pos,
-                "expected a single string, found several items",
-            )),
+    ) -> Result<Option<Cow<'c, str>>, FhirPathError> {
+        match strip_nulls(c) {
+            Cow::Borrowed(c) => single_text(c, pos),
+            Cow::Owned(v) => Ok(single_text(&v, pos)?.map(|s| Cow::Owned(s.into_owned()))),
         }
     }
 
@@ -751,16 +761,22 @@ pub(crate) struct Call<'c, 'e, 'f, 'a> {
     pub pos: usize,
 }
 
-impl<'a> Call<'_, '_, '_, 'a> {
+impl<'c, 'a> Call<'c, '_, '_, 'a> {
     /// Evaluates argument `i` (non-lambda).
     pub fn arg(&self, i: usize) -> R<'a> {
         self.ev.arg(self.args, i, self.fr)
     }
 
-    /// Argument `i` as an optional single string.
-    pub fn str_arg(&self, i: usize) -> Result<Option<String>, FhirPathError> {
+    /// Argument `i` as an optional single string (a literal is borrowed).
+    pub fn str_arg(&self, i: usize) -> Result<Option<Cow<'c, str>>, FhirPathError> {
+        if let Some(ExprKind::Str(s)) = self.args.get(i).map(|a| &a.kind) {
+            return Ok(Some(Cow::Borrowed(s)));
+        }
         let v = self.arg(i)?;
-        self.ev.singleton_str(&v, self.pos)
+        Ok(self
+            .ev
+            .singleton_str(&v, self.pos)?
+            .map(|s| Cow::Owned(s.into_owned())))
     }
 
     /// Argument `i` as an optional single integer.
@@ -786,7 +802,7 @@ impl<'a> Call<'_, '_, '_, 'a> {
     }
 
     /// The input as a single string (`None` when empty; error otherwise).
-    pub fn single_str(&self) -> Result<Option<String>, FhirPathError> {
+    pub fn single_str(&self) -> Result<Option<Cow<'c, str>>, FhirPathError> {
         self.ev.singleton_str(self.inp, self.pos)
     }
 

@@ -189,6 +189,11 @@ fn promote(a: Option<Item<'static>>, b: Option<Item<'static>>) -> Pair {
 
 /// `=` on single items; `None` is "unknown" (empty result).
 pub(crate) fn equals(a: &Item<'_>, b: &Item<'_>) -> Option<bool> {
+    // Two strings (the common case: codes, systems, ids) compare without
+    // converting either side.
+    if let (Some(x), Some(y)) = (a.as_system_str(), b.as_system_str()) {
+        return Some(x == y);
+    }
     match promote(a.to_system(), b.to_system()) {
         (Some(x), Some(y)) => match (x, y) {
             (Item::Boolean(x), Item::Boolean(y)) => Some(x == y),

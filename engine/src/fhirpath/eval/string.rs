@@ -32,7 +32,7 @@ pub(crate) fn regex(pattern: &str, pos: usize) -> Result<Regex, FhirPathError> {
 /// `m` (multi-line anchors); single-line mode is always on.
 fn with_flags(c: &Call<'_, '_, '_, '_>, pattern: &str) -> Result<String, FhirPathError> {
     let flags = if c.args.len() > 1 {
-        c.str_arg(1)?.unwrap_or_default()
+        c.str_arg(1)?.unwrap_or_default().into_owned()
     } else {
         String::new()
     };
@@ -89,7 +89,11 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
             let mut parts = Vec::new();
             for it in super::strip_nulls(c.inp).iter() {
                 let one = std::slice::from_ref(it);
-                parts.push(c.ev.singleton_str(one, c.pos)?.unwrap_or_default());
+                parts.push(
+                    c.ev.singleton_str(one, c.pos)?
+                        .unwrap_or_default()
+                        .into_owned(),
+                );
             }
             if parts.is_empty() && c.inp.is_empty() {
                 return Ok(vec![]);
@@ -113,7 +117,7 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
                 let Some(sub) = c.str_arg(0)? else {
                     return Ok(vec![]);
                 };
-                Ok(vec![Item::Integer(match input.rfind(&sub) {
+                Ok(vec![Item::Integer(match input.rfind(&*sub) {
                     Some(i) => input[..i].chars().count() as i64,
                     None => -1,
                 })])
@@ -122,7 +126,7 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
                 let Some(sub) = c.str_arg(0)? else {
                     return Ok(vec![]);
                 };
-                Ok(vec![Item::Integer(match input.find(&sub) {
+                Ok(vec![Item::Integer(match input.find(&*sub) {
                     Some(i) => input[..i].chars().count() as i64,
                     None => -1,
                 })])
@@ -151,9 +155,9 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
                     return Ok(vec![]);
                 };
                 Ok(vec![Item::Boolean(match name {
-                    "startsWith" => input.starts_with(&sub),
-                    "endsWith" => input.ends_with(&sub),
-                    _ => input.contains(&sub),
+                    "startsWith" => input.starts_with(&*sub),
+                    "endsWith" => input.ends_with(&*sub),
+                    _ => input.contains(&*sub),
                 })])
             }
             "replace" => {
@@ -162,14 +166,14 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
                 };
                 if pat.is_empty() {
                     // Insert the replacement between characters and at both ends.
-                    let mut out = rep.clone();
+                    let mut out = rep.to_string();
                     for ch in input.chars() {
                         out.push(ch);
                         out.push_str(&rep);
                     }
                     return s(out);
                 }
-                s(input.replace(&pat, &rep))
+                s(input.replace(&*pat, &rep))
             }
             "matches" => {
                 let Some(pat) = c.str_arg(0)? else {
@@ -190,18 +194,16 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
                     return Ok(vec![]);
                 };
                 if pat.is_empty() {
-                    return s(input);
+                    return s(input.into_owned());
                 }
-                s(regex(&pat, c.pos)?
-                    .replace_all(&input, rep.as_str())
-                    .into_owned())
+                s(regex(&pat, c.pos)?.replace_all(&input, &*rep).into_owned())
             }
             "split" => {
                 let Some(sep) = c.str_arg(0)? else {
                     return Ok(vec![]);
                 };
                 Ok(input
-                    .split(sep.as_str())
+                    .split(&*sep)
                     .map(|p| Item::String(p.to_string()))
                     .collect())
             }

@@ -64,7 +64,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                         })
                     })
                     .collect();
-                log.borrow_mut().push((label, rendered));
+                log.borrow_mut().push((label.into_owned(), rendered));
             }
             Ok(c.inp.to_vec())
         })(),
