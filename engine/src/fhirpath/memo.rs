@@ -84,6 +84,11 @@ impl<'a> EvalCache<'a> {
     /// validator uses for the constraints of one element). The SHIN-NY
     /// Bundle root's hundred invariants keep about 40 results each.
     pub fn for_expressions(n: usize) -> Self {
+        // Small groups (most elements) grow as needed: reserving for them
+        // costs more in allocating and freeing than it saves.
+        if n < 8 {
+            return Self::default();
+        }
         Self::with_capacity(n.saturating_mul(40))
     }
 

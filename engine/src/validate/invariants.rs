@@ -43,6 +43,8 @@ pub(super) fn check<'a>(
     };
     let cache = EvalCache::for_expressions(constraints.len());
     let mut input: Option<EvalInput<'_>> = None;
+    // Computed at the first constraint that is not native.
+    let mut results: Option<(InvariantResults, [usize; 5])> = None;
     for &ci in constraints {
         let c = ctx.constraint(ci);
         if w.mode == Mode::Profile && from_base_definition(ctx, c) {
@@ -60,8 +62,22 @@ pub(super) fn check<'a>(
         let result = match result {
             Some(r) => Ok(Some(r)),
             None => {
-                let input = input.get_or_insert_with(|| element_input(w, focus, ext, type_name));
-                evaluate(ctx, ci, input, &env, &cache)
+                let (results, nodes) =
+                    results.get_or_insert_with(|| (w.invariant_results(), node_key(w, focus, ext)));
+                let key = (ci, *nodes);
+                let known = results
+                    .borrow()
+                    .get(&key)
+                    .and_then(|(t, r)| (&**t == type_name).then(|| r.clone()));
+                known.unwrap_or_else(|| {
+                    let input =
+                        input.get_or_insert_with(|| element_input(w, focus, ext, type_name));
+                    let r = evaluate(ctx, ci, input, &env, &cache);
+                    results
+                        .borrow_mut()
+                        .insert(key, (type_name.into(), r.clone()));
+                    r
+                })
             }
         };
         if error {
@@ -102,6 +118,18 @@ pub(super) fn check<'a>(
     }
 }
 
+/// Invariant results of one document, shared by the walker and its
+/// sub-walkers: the same constraint on the same element with the same
+/// `%resource`, `%rootResource` and Bundle gives the same result, and
+/// conformance checks (profile slices, reference targets) walk the same
+/// resources again. Keyed by constraint and node addresses; the value
+/// keeps the type the focus had, and a different type is evaluated anew.
+pub(super) type InvariantResults = std::rc::Rc<
+    std::cell::RefCell<
+        crate::fxhash::FxHashMap<(u32, [usize; 5]), (Box<str>, Result<Option<bool>, String>)>,
+    >,
+>;
+
 /// Constraints inherited from the base specification (`source` names a
 /// base definition, such as `Element` or `DomainResource`).
 fn from_base_definition(ctx: &Context, c: &Constraint) -> bool {
@@ -134,6 +162,20 @@ fn native_ext_1(n: &Node) -> bool {
     has_ext != has_value
 }
 
+/// Addresses of what an invariant on this element reads: the element, its
+/// `_x` sibling, `%resource`, `%rootResource` and the Bundle.
+fn node_key(w: &Walker<'_>, focus: Option<&Node>, ext: Option<&Node>) -> [usize; 5] {
+    let res = w.fhirpath_resources();
+    let addr = |n: Option<&Node>| n.map_or(0, |n| n as *const Node as usize);
+    [
+        addr(focus),
+        addr(ext),
+        addr(res.resource),
+        addr(res.root),
+        addr(res.bundle),
+    ]
+}
+
 /// The FHIRPath input for an element: its value, `%resource`,
 /// `%rootResource` and the Bundle that `resolve()` searches.
 fn element_input<'a>(
@@ -164,6 +206,8 @@ fn evaluate<'a>(
     cache: &EvalCache<'a>,
 ) -> Result<Option<bool>, String> {
     let expr = ctx.constraint_expression(ci).map_err(str::to_string)?;
+    // Even one expression repeats subexpressions (dom-3 walks the
+    // resource's descendants more than once), so the cache is always used.
     expr.evaluate_bool_shared(input, env, Some(cache))
         .map_err(|e| e.to_string())
 }

@@ -41,6 +41,7 @@ pub(super) struct Walker<'a> {
     resources: Vec<&'a Node>,
     unknown_extensions: super::UnknownExtensions,
     conformance: super::references::ConformanceCache,
+    invariant_results: super::invariants::InvariantResults,
     unknown_questionnaire_is_error: bool,
     stats: crate::outcome::InvariantStats,
     skip_invariants: bool,
@@ -75,6 +76,7 @@ impl<'a> Walker<'a> {
             resources: Vec::new(),
             unknown_extensions: super::UnknownExtensions::default(),
             conformance: Default::default(),
+            invariant_results: Default::default(),
             unknown_questionnaire_is_error: false,
             stats: Default::default(),
             skip_invariants: false,
@@ -132,6 +134,11 @@ impl<'a> Walker<'a> {
         self.conformance.clone()
     }
 
+    /// Invariant results of this document (shared with sub-walkers).
+    pub fn invariant_results(&self) -> super::invariants::InvariantResults {
+        self.invariant_results.clone()
+    }
+
     /// True while walking inside a Bundle.
     pub fn in_bundle(&self) -> bool {
         self.index.is_some()
@@ -177,6 +184,7 @@ impl<'a> Walker<'a> {
             resources: self.resources.clone(),
             unknown_extensions: super::UnknownExtensions::Ignore,
             conformance: self.conformance.clone(),
+            invariant_results: self.invariant_results.clone(),
             unknown_questionnaire_is_error: false,
             stats: Default::default(),
             skip_invariants: self.skip_invariants,

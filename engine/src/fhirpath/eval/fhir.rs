@@ -121,10 +121,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         })(),
         "htmlChecks" => Ok(match c.inp {
             [] => vec![],
-            [one] => vec![Item::Boolean(
-                one.to_system()
-                    .is_some_and(|v| matches!(v, Item::String(s) if html_ok(&s))),
-            )],
+            [one] => vec![Item::Boolean(one.as_system_str().is_some_and(html_ok))],
             _ => vec![Item::Boolean(false)],
         }),
         "checkModifiers" => Ok(c.inp.to_vec()),
@@ -201,7 +198,7 @@ pub(crate) fn html_ok(x: &str) -> bool {
     let mut rest = x;
     let mut has_content = false;
     while let Some(lt) = rest.find('<') {
-        if !rest[..lt].trim().is_empty() {
+        if !has_content && !rest[..lt].trim().is_empty() {
             has_content = true;
         }
         rest = &rest[lt + 1..];
@@ -212,16 +209,17 @@ pub(crate) fn html_ok(x: &str) -> bool {
             }
             continue;
         }
-        // The tag ends at the first `>` outside a quoted attribute value.
+        // The tag ends at the first `>` outside a quoted attribute value
+        // (all delimiters are ASCII, so a byte scan is UTF-8 safe).
         let mut quote = None;
-        let Some(gt) = rest.char_indices().find_map(|(i, c)| {
+        let Some(gt) = rest.bytes().position(|c| {
             match (quote, c) {
-                (None, '"' | '\'') => quote = Some(c),
+                (None, b'"' | b'\'') => quote = Some(c),
                 (Some(q), c) if c == q => quote = None,
-                (None, '>') => return Some(i),
+                (None, b'>') => return true,
                 _ => {}
             }
-            None
+            false
         }) else {
             return false;
         };
@@ -232,12 +230,15 @@ pub(crate) fn html_ok(x: &str) -> bool {
         }
         let tag = tag.trim_end_matches('/');
         let name_end = tag.find(char::is_whitespace).unwrap_or(tag.len());
-        let name = tag[..name_end].to_ascii_lowercase();
-        let name = name.strip_prefix("xhtml:").unwrap_or(&name);
-        if !ALLOWED.contains(&name) {
+        let name = &tag[..name_end];
+        let name = match name.get(..6) {
+            Some(p) if p.eq_ignore_ascii_case("xhtml:") => &name[6..],
+            _ => name,
+        };
+        if !ALLOWED.iter().any(|a| a.eq_ignore_ascii_case(name)) {
             return false;
         }
-        if name == "img" {
+        if name.eq_ignore_ascii_case("img") {
             has_content = true;
         }
         if !attributes_ok(&tag[name_end..]) {
@@ -257,7 +258,7 @@ fn attributes_ok(attrs: &str) -> bool {
         let name_end = rest
             .find(|c: char| c == '=' || c.is_whitespace())
             .unwrap_or(rest.len());
-        let name = rest[..name_end].to_ascii_lowercase();
+        let name = &rest[..name_end];
         rest = rest[name_end..].trim_start();
         let mut value = "";
         if let Some(r) = rest.strip_prefix('=') {
@@ -275,12 +276,9 @@ fn attributes_ok(attrs: &str) -> bool {
                 }
             }
         }
-        if name.starts_with("on")
-            || value
-                .trim_start()
-                .to_ascii_lowercase()
-                .starts_with("javascript:")
-        {
+        let starts_with =
+            |s: &str, p: &str| s.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+        if starts_with(name, "on") || starts_with(value.trim_start(), "javascript:") {
             return false;
         }
         rest = rest.trim_start();
