@@ -10,7 +10,9 @@
 //! the same key), and the result of a node evaluated on a single-node focus
 //! is kept under (key, focus) and reused.
 //!
-//! Only nodes whose result is a function of their focus get a key: nothing
+//! Only nodes whose result is a function of their focus, and that cost
+//! more than keeping their result (paths of two steps or more, calls
+//! that walk collections, unions) get a key: nothing
 //! under them reads `$index` or `$total` (which come from an enclosing
 //! iteration) or calls an impure function (`trace`, the clock). The
 //! environment's variables and `%resource`/`%rootResource`/`%context`/the
@@ -18,7 +20,7 @@
 //! it empties itself first.
 
 use super::eval::Coll;
-use super::parser::{Expr, ExprKind, TypeSpec};
+use super::parser::{BinOp, Expr, ExprKind, TypeSpec};
 use super::value::Item;
 use super::EvalInput;
 use crate::fxhash::FxHashMap;
@@ -27,6 +29,46 @@ use std::hash::{Hash, Hasher};
 
 /// Functions whose result is not a function of their input.
 const IMPURE: [&str; 4] = ["trace", "now", "today", "timeOfDay"];
+
+/// Functions that walk or compare collections: their results are worth
+/// keeping. Cheap ones (`exists()`, `count()`, `not()`, string functions)
+/// are recomputed from their kept input instead, which costs less than
+/// keeping every result.
+const COSTLY: [&str; 22] = [
+    "where",
+    "select",
+    "all",
+    "exists",
+    "repeat",
+    "aggregate",
+    "resolve",
+    "descendants",
+    "children",
+    "distinct",
+    "isDistinct",
+    "intersect",
+    "exclude",
+    "union",
+    "combine",
+    "subsetOf",
+    "supersetOf",
+    "extension",
+    "memberOf",
+    "conformsTo",
+    "htmlChecks",
+    "iif",
+];
+
+/// Whether `e` is a call of a costly function (`exists` only with a
+/// criterion).
+fn costly_call(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Call(_, name, args) => {
+            COSTLY.contains(&name.as_str()) && !(name == "exists" && args.is_empty())
+        }
+        _ => false,
+    }
+}
 
 /// Results kept at most; past it the cache stops growing (evaluation goes
 /// on uncached) so that hostile input cannot use it to exhaust memory.
@@ -273,8 +315,10 @@ fn shape(e: &mut Expr) -> Shape {
             text = format!("m{name:?}");
             match target {
                 Some(t) => {
+                    // A path of two steps or more, or a step after a costly call.
+                    let worth = matches!(t.kind, ExprKind::Member(..)) || costly_call(t);
                     child(t, &mut text, b);
-                    true
+                    worth
                 }
                 None => {
                     b.1 = true;
@@ -294,19 +338,19 @@ fn shape(e: &mut Expr) -> Shape {
             }
             text.push(']');
             b.0 |= IMPURE.contains(&name.as_str());
-            true
+            costly_call(e)
         }
         ExprKind::Scoped(l, r) => {
             text.push_str("scoped");
             child(l, &mut text, b);
             child(r, &mut text, b);
-            true
+            false
         }
         ExprKind::Indexer(l, r) => {
             text.push_str("index");
             child(l, &mut text, b);
             child(r, &mut text, b);
-            true
+            false
         }
         ExprKind::Neg(a) => {
             text.push_str("neg");
@@ -317,7 +361,9 @@ fn shape(e: &mut Expr) -> Shape {
             text = format!("{op:?}");
             child(l, &mut text, b);
             child(r, &mut text, b);
-            true
+            // A union removes duplicates; other operators cost little next
+            // to their operands, which are kept themselves.
+            *op == BinOp::Union
         }
         // Cheap filters of their operand: not worth a cache entry.
         ExprKind::Is(a, t) => {
