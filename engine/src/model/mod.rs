@@ -259,6 +259,10 @@ pub struct Context {
     /// time); not part of the artifact.
     #[serde(skip)]
     pub(crate) compiled: OnceLock<Vec<OnceLock<Result<crate::fhirpath::Expression, String>>>>,
+    /// For each constraint, whether its `source` is a base definition (not
+    /// a profile); computed on first use, not part of the artifact.
+    #[serde(skip)]
+    pub(crate) from_base: OnceLock<Vec<bool>>,
     /// Expanded value sets and code system contents.
     pub(crate) terminology: Terminology,
     pub(crate) report: LoadReport,
@@ -317,6 +321,24 @@ impl Context {
     /// The constraint with this index (see [`Element::constraints`]).
     pub fn constraint(&self, index: u32) -> &Constraint {
         &self.constraints[index as usize]
+    }
+
+    /// Whether constraint `index` comes from a base definition (its
+    /// `source` names a structure that is not a profile, such as `Element`
+    /// or `DomainResource`), so that a profile pass can skip it.
+    pub fn constraint_from_base(&self, index: u32) -> bool {
+        let flags = self.from_base.get_or_init(|| {
+            self.constraints
+                .iter()
+                .map(|c| {
+                    c.source
+                        .as_deref()
+                        .and_then(|s| self.structure_by_url(s))
+                        .is_some_and(|(_, s)| !s.is_profile)
+                })
+                .collect()
+        });
+        flags[index as usize]
     }
 
     /// All compiled structures.

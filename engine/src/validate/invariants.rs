@@ -12,7 +12,7 @@ use super::Finding;
 use crate::fhirpath::{Environment, EvalCache, EvalHost, EvalInput, Item, NodeItem};
 use crate::json::{Node, Value};
 use crate::messages as msg;
-use crate::model::{Constraint, Context};
+use crate::model::Context;
 use crate::outcome::{IssueType, Severity};
 use crate::terminology::Membership;
 use std::sync::Arc;
@@ -47,7 +47,7 @@ pub(super) fn check<'a>(
     let mut results: Option<(InvariantResults, [usize; 5])> = None;
     for &ci in constraints {
         let c = ctx.constraint(ci);
-        if w.mode == Mode::Profile && from_base_definition(ctx, c) {
+        if w.mode == Mode::Profile && ctx.constraint_from_base(ci) {
             continue;
         }
         let Some(src) = c.expression.as_deref() else {
@@ -129,15 +129,6 @@ pub(super) type InvariantResults = std::rc::Rc<
         crate::fxhash::FxHashMap<(u32, [usize; 5]), (Box<str>, Result<Option<bool>, String>)>,
     >,
 >;
-
-/// Constraints inherited from the base specification (`source` names a
-/// base definition, such as `Element` or `DomainResource`).
-fn from_base_definition(ctx: &Context, c: &Constraint) -> bool {
-    c.source
-        .as_deref()
-        .and_then(|s| ctx.structure_by_url(s))
-        .is_some_and(|(_, s)| !s.is_profile)
-}
 
 /// `hasValue() or (children().count() > id.count())`.
 fn native_ele_1(focus: Option<&Node>, ext: Option<&Node>) -> bool {
