@@ -18,7 +18,7 @@ mod utility;
 
 use super::host::{EvalHost, NoHost};
 use super::limits::MAX_DEPTH;
-use super::model::{capitalize, ModelInfo};
+use super::model::ModelInfo;
 use super::parser::{Expr, ExprKind, TypeSpec};
 use super::value::{Item, NodeItem, TypeName};
 use super::{Environment, EvalInput, FhirPathError};
@@ -93,6 +93,16 @@ fn single_text<'c>(c: &'c [Item<'_>], pos: usize) -> Result<Option<Cow<'c, str>>
             pos,
             "expected a single string, found several items",
         )),
+    }
+}
+
+/// Whether `suffix` is `ty` with its first letter upper-cased (`dateTime`
+/// and `DateTime`), as choice element names spell types; no allocation.
+fn is_capitalized(ty: &str, suffix: &str) -> bool {
+    let (mut a, mut b) = (ty.chars(), suffix.chars());
+    match (a.next(), b.next()) {
+        (Some(x), Some(y)) => x.to_uppercase().eq(std::iter::once(y)) && a.as_str() == b.as_str(),
+        _ => false,
     }
 }
 
@@ -476,18 +486,11 @@ impl<'e, 'a> Ev<'e, 'a> {
             }
         };
         let t = &n.type_name;
-        if let Some(model) = self.model.filter(|m| !t.is_empty() && m.is_type(t)) {
-            let Some(ci) = model.child(t, name) else {
-                if name == "resourceType" {
-                    self.push_member(members, name, &Arc::from("string"), out);
-                } else if let Some((_, ty)) = super::model::resolve_key(model, t, name) {
-                    // `valueQuantity` style (rejected by the checker when
-                    // the context type is known; evaluates like fhirpath.js).
-                    self.push_member(members, name, &ty, out);
-                }
-                return;
-            };
-            if ci.choice {
+        // One model look-up in the common case: a child found means the
+        // type is known.
+        let model = self.model.filter(|_| !t.is_empty());
+        match model.map(|m| (m, m.child(t, name))) {
+            Some((_, Some(ci))) if ci.choice => {
                 for m in members {
                     // `valueString`, or `_valueString` alone (extension only).
                     let key = match m.key.strip_prefix('_') {
@@ -496,16 +499,27 @@ impl<'e, 'a> Ev<'e, 'a> {
                         None => &*m.key,
                     };
                     if let Some(suffix) = key.strip_prefix(name) {
-                        if let Some(ty) = ci.types.iter().find(|ty| capitalize(ty) == suffix) {
+                        if let Some(ty) = ci.types.iter().find(|ty| is_capitalized(ty, suffix)) {
                             self.push_member(members, key, ty, out);
                         }
                     }
                 }
-            } else if let Some(ty) = ci.types.first() {
-                self.push_member(members, name, ty, out);
             }
-        } else {
-            self.push_member(members, name, &Arc::from(""), out);
+            Some((_, Some(ci))) => {
+                if let Some(ty) = ci.types.first() {
+                    self.push_member(members, name, ty, out);
+                }
+            }
+            Some((model, None)) if model.is_type(t) => {
+                if name == "resourceType" {
+                    self.push_member(members, name, &Arc::from("string"), out);
+                } else if let Some((_, ty)) = super::model::resolve_key(model, t, name) {
+                    // `valueQuantity` style (rejected by the checker when
+                    // the context type is known; evaluates like fhirpath.js).
+                    self.push_member(members, name, &ty, out);
+                }
+            }
+            _ => self.push_member(members, name, &Arc::from(""), out),
         }
     }
 

@@ -526,8 +526,37 @@ pub(crate) fn binary<'a>(
         }
         _ => {}
     }
+    if let (BinOp::Eq | BinOp::Ne | BinOp::Contains, ExprKind::Str(lit)) = (op, &re.kind) {
+        if let Some(v) = compare_to_literal(op, &l, lit) {
+            return Ok(b(v));
+        }
+    }
     let r = ev.eval(re, focus, fr)?;
     apply(ev, op, l, r, pos)
+}
+
+/// `=`, `!=` and `contains` against a string literal when every item of
+/// the left side is a string: decided without building the literal's
+/// collection (the common `code = 'x'` inside `where()`). `None` when the
+/// general rules are needed; the answer is what they would give.
+fn compare_to_literal(op: BinOp, l: &[Item<'_>], lit: &str) -> Option<Option<bool>> {
+    let strs = || l.iter().map(Item::as_system_str);
+    match op {
+        BinOp::Contains => {
+            if strs().any(|s| s.is_none()) {
+                return None;
+            }
+            Some(Some(strs().any(|s| s == Some(lit))))
+        }
+        _ => {
+            let eq = match l {
+                [] => None,
+                [one] => Some(one.as_system_str()? == lit),
+                _ => Some(false),
+            };
+            Some(if op == BinOp::Ne { eq.map(|v| !v) } else { eq })
+        }
+    }
 }
 
 /// Three-valued `and`/`or`/`xor`/`implies` once both sides are known.
