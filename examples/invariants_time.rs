@@ -6,10 +6,11 @@
 //! `cargo run --release --example invariants_time -- [--seconds N] [--skip KEY]...`
 //! prints the same lines as `benches/fhirpath-vs-js/invariants.js`:
 //! outcome counts (true, false, empty, error), the keys not true, and
-//! `us_per_iter`. `--skip` drops keys the JS engine cannot parse, so both
+//! `us_per_iter` (each expression on its own), plus `us_per_iter_shared`
+//! (all through one `EvalCache`, as validation evaluates them). `--skip` drops keys the JS engine cannot parse, so both
 //! sides do the same work.
 
-use shinny_engine::fhirpath::{Environment, EvalInput};
+use shinny_engine::fhirpath::{Environment, EvalCache, EvalInput};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -70,12 +71,27 @@ fn main() {
     );
     println!("not_true {}", not_true.join(" "));
 
-    let run = || {
+    // Each expression on its own (as the JS engine runs them), then all of
+    // them through one shared subexpression cache, fresh per iteration (as
+    // the validator runs the constraints of one element).
+    let alone = || {
         for (_, e) in &exprs {
             black_box(e.evaluate(&input, &env).ok());
         }
     };
-    // Warm up, then time batches until `secs` have passed.
+    let shared = || {
+        let cache = EvalCache::for_expressions(exprs.len());
+        for (_, e) in &exprs {
+            black_box(e.evaluate_shared(&input, &env, Some(&cache)).ok());
+        }
+    };
+    println!("us_per_iter {:.1}", time(secs, alone));
+    println!("us_per_iter_shared {:.1}", time(secs, shared));
+}
+
+/// Microseconds per call of `run`: warm up, then time batches until `secs`
+/// have passed.
+fn time(secs: f64, run: impl Fn()) -> f64 {
     let warm = Instant::now();
     while warm.elapsed() < Duration::from_millis(300) {
         run();
@@ -88,6 +104,5 @@ fn main() {
         }
         iters += 10;
     }
-    let us = start.elapsed().as_secs_f64() * 1e6 / iters as f64;
-    println!("us_per_iter {us:.1}");
+    start.elapsed().as_secs_f64() * 1e6 / iters as f64
 }

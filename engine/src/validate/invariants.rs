@@ -27,7 +27,7 @@ pub(super) fn check<'a>(
     constraints: &[u32],
     focus: Option<&'a Node>,
     ext: Option<&'a Node>,
-    type_name: &str,
+    type_name: &'a str,
 ) {
     if constraints.is_empty() || w.skip_invariants() {
         return;
@@ -44,7 +44,7 @@ pub(super) fn check<'a>(
     let cache = EvalCache::for_expressions(constraints.len());
     let mut input: Option<EvalInput<'_>> = None;
     // Computed at the first constraint that is not native.
-    let mut results: Option<(InvariantResults, [usize; 5])> = None;
+    let mut results: Option<(InvariantResults<'a>, [usize; 5])> = None;
     for &ci in constraints {
         let c = ctx.constraint(ci);
         if w.mode == Mode::Profile && ctx.constraint_from_base(ci) {
@@ -68,14 +68,12 @@ pub(super) fn check<'a>(
                 let known = results
                     .borrow()
                     .get(&key)
-                    .and_then(|(t, r)| (&**t == type_name).then(|| r.clone()));
+                    .and_then(|(t, r)| (*t == type_name).then(|| r.clone()));
                 known.unwrap_or_else(|| {
                     let input =
                         input.get_or_insert_with(|| element_input(w, focus, ext, type_name));
                     let r = evaluate(ctx, ci, input, &env, &cache);
-                    results
-                        .borrow_mut()
-                        .insert(key, (type_name.into(), r.clone()));
+                    results.borrow_mut().insert(key, (type_name, r.clone()));
                     r
                 })
             }
@@ -124,9 +122,9 @@ pub(super) fn check<'a>(
 /// conformance checks (profile slices, reference targets) walk the same
 /// resources again. Keyed by constraint and node addresses; the value
 /// keeps the type the focus had, and a different type is evaluated anew.
-pub(super) type InvariantResults = std::rc::Rc<
+pub(super) type InvariantResults<'a> = std::rc::Rc<
     std::cell::RefCell<
-        crate::fxhash::FxHashMap<(u32, [usize; 5]), (Box<str>, Result<Option<bool>, String>)>,
+        crate::fxhash::FxHashMap<(u32, [usize; 5]), (&'a str, Result<Option<bool>, String>)>,
     >,
 >;
 

@@ -41,7 +41,7 @@ pub(super) struct Walker<'a> {
     resources: Vec<&'a Node>,
     unknown_extensions: super::UnknownExtensions,
     conformance: super::references::ConformanceCache,
-    invariant_results: super::invariants::InvariantResults,
+    invariant_results: super::invariants::InvariantResults<'a>,
     unknown_questionnaire_is_error: bool,
     stats: crate::outcome::InvariantStats,
     skip_invariants: bool,
@@ -135,7 +135,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Invariant results of this document (shared with sub-walkers).
-    pub fn invariant_results(&self) -> super::invariants::InvariantResults {
+    pub fn invariant_results(&self) -> super::invariants::InvariantResults<'a> {
         self.invariant_results.clone()
     }
 
