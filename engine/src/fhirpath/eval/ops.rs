@@ -101,6 +101,11 @@ fn hash_node(n: &Node, h: &mut impl Hasher) {
 /// Items seen so far, by equality (for distinct, union, repeat).
 #[derive(Default)]
 pub(crate) struct Seen<'a> {
+    /// Strings held by the instance, borrowed (the common case: ids,
+    /// codes, references).
+    strs: HashSet<&'a str>,
+    /// System strings built during evaluation.
+    owned_strs: HashSet<String>,
     keys: HashSet<String>,
     nodes: HashMap<u64, Vec<&'a Node>>,
 }
@@ -108,6 +113,22 @@ pub(crate) struct Seen<'a> {
 impl<'a> Seen<'a> {
     /// Records `it`; false when an equal item was already seen.
     pub fn insert(&mut self, it: &Item<'a>) -> bool {
+        // Strings without a formatted key: a string equals a string.
+        match it {
+            Item::String(s) => {
+                return !self.strs.contains(s.as_str()) && self.owned_strs.insert(s.clone());
+            }
+            Item::Node(n) => {
+                if let (Some(node), Some(s)) = (n.node, it.as_system_str()) {
+                    if let crate::json::Value::String(held) = &node.value {
+                        let held: &'a str = held;
+                        debug_assert_eq!(held, s);
+                        return !self.owned_strs.contains(held) && self.strs.insert(held);
+                    }
+                }
+            }
+            _ => {}
+        }
         if let Some(k) = system_key(it) {
             return self.keys.insert(k);
         }
