@@ -265,32 +265,18 @@ fn shape(e: &mut Expr) -> Shape {
     let b = &mut flags;
     let spec = |t: &TypeSpec| format!("{}.{}", t.namespace.as_deref().unwrap_or(""), t.name);
     let shareable = match &mut e.kind {
-        ExprKind::Empty => {
-            text.push_str("{}");
-            false
-        }
-        ExprKind::Bool(v) => {
-            text = format!("b{v}");
-            false
-        }
-        ExprKind::Str(v) => {
-            text = format!("s{v:?}");
-            false
-        }
-        ExprKind::Int(v) => {
-            text = format!("i{v}");
-            false
-        }
-        ExprKind::Dec(v) => {
-            text = format!("d{v:?}");
-            false
-        }
-        ExprKind::Temporal(v) => {
-            text = format!("t{v:?}");
-            false
-        }
-        ExprKind::Quantity(v) => {
-            text = format!("q{v:?}");
+        // Literals, variables and type names: their debug form is their
+        // canonical text (no positions inside).
+        k @ (ExprKind::Empty
+        | ExprKind::Bool(_)
+        | ExprKind::Str(_)
+        | ExprKind::Int(_)
+        | ExprKind::Dec(_)
+        | ExprKind::Temporal(_)
+        | ExprKind::Quantity(_)
+        | ExprKind::Env(_)
+        | ExprKind::TypeArg(_)) => {
+            text = format!("{k:?}");
             false
         }
         ExprKind::This => {
@@ -301,14 +287,6 @@ fn shape(e: &mut Expr) -> Shape {
         ExprKind::Index | ExprKind::Total => {
             text.push_str("$frame");
             b.0 = true;
-            false
-        }
-        ExprKind::Env(n) => {
-            text = format!("%{n:?}");
-            false
-        }
-        ExprKind::TypeArg(t) => {
-            text = format!("T{}", spec(t));
             false
         }
         ExprKind::Member(target, name) => {
