@@ -9,6 +9,7 @@ mod existence;
 mod fhir;
 mod filtering;
 mod math;
+mod navigate;
 pub(crate) mod ops;
 mod string;
 mod subsetting;
@@ -20,9 +21,9 @@ use super::host::{EvalHost, NoHost};
 use super::limits::MAX_DEPTH;
 use super::model::ModelInfo;
 use super::parser::{Expr, ExprKind, TypeSpec};
-use super::value::{Item, NodeItem, TypeName};
+use super::value::{Item, NodeItem};
 use super::{Environment, EvalInput, FhirPathError};
-use crate::json::{Member, Node, Value};
+use crate::json::{Node, Value};
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::Arc;
@@ -93,16 +94,6 @@ fn single_text<'c>(c: &'c [Item<'_>], pos: usize) -> Result<Option<Cow<'c, str>>
             pos,
             "expected a single string, found several items",
         )),
-    }
-}
-
-/// Whether `suffix` is `ty` with its first letter upper-cased (`dateTime`
-/// and `DateTime`), as choice element names spell types; no allocation.
-fn is_capitalized(ty: &str, suffix: &str) -> bool {
-    let (mut a, mut b) = (ty.chars(), suffix.chars());
-    match (a.next(), b.next()) {
-        (Some(x), Some(y)) => x.to_uppercase().eq(std::iter::once(y)) && a.as_str() == b.as_str(),
-        _ => false,
     }
 }
 
@@ -343,232 +334,6 @@ impl<'e, 'a> Ev<'e, 'a> {
                 ))
             }
         }
-    }
-
-    /// A resource typed by its `resourceType` (the model's interned name,
-    /// so no allocation).
-    fn typed_resource(&self, node: &'a Node) -> Item<'a> {
-        let t = node
-            .get("resourceType")
-            .and_then(Node::as_str)
-            .unwrap_or("");
-        let name = self
-            .model
-            .and_then(|m| m.type_name(t))
-            .unwrap_or_else(|| Arc::from(t));
-        Item::node(node, name)
-    }
-
-    /// An identifier at the start of a path: a type name filters the focus
-    /// by type (`Patient.name` on a Patient), otherwise it is navigation.
-    fn root_member(&self, focus: &[Item<'a>], name: &str, pos: usize) -> R<'a> {
-        if name.starts_with(|c: char| c.is_ascii_uppercase()) {
-            let matching: Coll<'a> = focus
-                .iter()
-                .filter(|it| match it {
-                    Item::Node(n) => match self.model {
-                        Some(m) => m.is_subtype(&n.type_name, name),
-                        None => &*n.type_name == name,
-                    },
-                    _ => false,
-                })
-                .cloned()
-                .collect();
-            if !matching.is_empty() || self.model.is_some_and(|m| m.is_type(name)) {
-                return Ok(matching);
-            }
-        }
-        self.navigate(focus, name, pos)
-    }
-
-    /// `.name` on every item.
-    pub fn navigate(&self, base: &[Item<'a>], name: &str, pos: usize) -> R<'a> {
-        let mut out = Vec::new();
-        for it in base {
-            self.child_named(it, name, &mut out);
-            self.check_size(out.len(), pos)?;
-        }
-        self.tick(base.len() as u64, pos)?;
-        Ok(out)
-    }
-
-    /// The type of a value declared `declared`: a resource says its own
-    /// (interned by the model, so no allocation per resource).
-    fn type_of_value(&self, node: &Node, declared: &TypeName) -> TypeName {
-        match node.get("resourceType").and_then(Node::as_str) {
-            Some(rt) if rt != &**declared => self
-                .model
-                .and_then(|m| m.type_name(rt))
-                .unwrap_or_else(|| Arc::from(rt)),
-            _ => declared.clone(),
-        }
-    }
-
-    /// Pushes the value(s) of member `key` (with `_key` siblings) typed `t`.
-    fn push_member(&self, members: &'a [Member], key: &str, t: &TypeName, out: &mut Coll<'a>) {
-        // One pass finds both `key` and `_key`.
-        let (mut val, mut ext) = (None, None);
-        for m in members {
-            let k: &str = &m.key;
-            if k == key {
-                val = val.or(Some(&m.value));
-            } else if k.len() == key.len() + 1 && k.strip_prefix('_') == Some(key) {
-                ext = ext.or(Some(&m.value));
-            }
-        }
-        // Items of a member: an array's (null counts as absent) or the one
-        // value; read by index so that nothing is collected.
-        let len = |n: Option<&'a Node>| match n.map(|n| &n.value) {
-            None | Some(Value::Null) => 0,
-            Some(Value::Array(a)) => a.len(),
-            Some(_) => 1,
-        };
-        let at = |n: Option<&'a Node>, i: usize| -> Option<&'a Node> {
-            let n = n?;
-            match &n.value {
-                Value::Array(a) => a.get(i).filter(|x| x.value != Value::Null),
-                Value::Null => None,
-                _ => (i == 0).then_some(n),
-            }
-        };
-        for i in 0..len(val).max(len(ext)) {
-            let node = at(val, i);
-            let ext = at(ext, i);
-            if node.is_none() && ext.is_none() {
-                continue;
-            }
-            let type_name = match node {
-                Some(n) => self.type_of_value(n, t),
-                None => t.clone(),
-            };
-            out.push(Item::Node(NodeItem {
-                node,
-                ext,
-                type_name,
-            }));
-        }
-    }
-
-    fn child_named(&self, it: &Item<'a>, name: &str, out: &mut Coll<'a>) {
-        let n = match it {
-            Item::Node(n) => n,
-            Item::Quantity(q) => {
-                match name {
-                    "value" => out.push(Item::Decimal(q.value)),
-                    "unit" | "code" => out.push(Item::String(q.unit.clone())),
-                    _ => {}
-                }
-                return;
-            }
-            Item::Type(ns, t) => {
-                match name {
-                    "namespace" => out.push(Item::String(ns.to_string())),
-                    "name" => out.push(Item::String(t.clone())),
-                    _ => {}
-                }
-                return;
-            }
-            _ => return,
-        };
-        let members = match n.node.and_then(Node::as_object) {
-            Some(m) => m,
-            None => {
-                // A primitive: only `id` and `extension` from its `_x` sibling.
-                if let Some(ext) = n.ext.and_then(Node::as_object) {
-                    let t: TypeName = Arc::from(if name == "extension" {
-                        "Extension"
-                    } else {
-                        "string"
-                    });
-                    self.push_member(ext, name, &t, out);
-                }
-                return;
-            }
-        };
-        let t = &n.type_name;
-        // One model look-up in the common case: a child found means the
-        // type is known.
-        let model = self.model.filter(|_| !t.is_empty());
-        match model.map(|m| (m, m.child(t, name))) {
-            Some((_, Some(ci))) if ci.choice => {
-                for m in members {
-                    // `valueString`, or `_valueString` alone (extension only).
-                    let key = match m.key.strip_prefix('_') {
-                        Some(k) if members.iter().any(|o| &*o.key == k) => continue,
-                        Some(k) => k,
-                        None => &*m.key,
-                    };
-                    if let Some(suffix) = key.strip_prefix(name) {
-                        if let Some(ty) = ci.types.iter().find(|ty| is_capitalized(ty, suffix)) {
-                            self.push_member(members, key, ty, out);
-                        }
-                    }
-                }
-            }
-            Some((_, Some(ci))) => {
-                if let Some(ty) = ci.types.first() {
-                    self.push_member(members, name, ty, out);
-                }
-            }
-            Some((model, None)) if model.is_type(t) => {
-                if name == "resourceType" {
-                    self.push_member(members, name, &Arc::from("string"), out);
-                } else if let Some((_, ty)) = super::model::resolve_key(model, t, name) {
-                    // `valueQuantity` style (rejected by the checker when
-                    // the context type is known; evaluates like fhirpath.js).
-                    self.push_member(members, name, &ty, out);
-                }
-            }
-            _ => self.push_member(members, name, &Arc::from(""), out),
-        }
-    }
-
-    /// All direct children of an item (for `children()`/`descendants()`).
-    pub fn children_of(&self, it: &Item<'a>, out: &mut Coll<'a>) {
-        let Item::Node(n) = it else {
-            return;
-        };
-        let Some(members) = n.node.and_then(Node::as_object) else {
-            if let Some(ext) = n.ext.and_then(Node::as_object) {
-                for m in ext {
-                    let t: TypeName = Arc::from(if &*m.key == "extension" {
-                        "Extension"
-                    } else {
-                        "string"
-                    });
-                    self.push_member(ext, &m.key, &t, out);
-                }
-            }
-            return;
-        };
-        for m in members {
-            let key: &str = &m.key;
-            if key == "resourceType" {
-                continue;
-            }
-            if let Some(base) = key.strip_prefix('_') {
-                if members.iter().any(|o| &*o.key == base) {
-                    continue;
-                }
-                self.push_child_key(n, members, base, out);
-                continue;
-            }
-            self.push_child_key(n, members, key, out);
-        }
-    }
-
-    fn push_child_key(
-        &self,
-        n: &NodeItem<'a>,
-        members: &'a [Member],
-        key: &str,
-        out: &mut Coll<'a>,
-    ) {
-        let t = self
-            .model
-            .and_then(|m| super::model::resolve_key(m, &n.type_name, key).map(|(_, t)| t))
-            .unwrap_or_else(|| Arc::from(""));
-        self.push_member(members, key, &t, out);
     }
 
     /// Evaluates a non-lambda argument (against the enclosing `$this`).
