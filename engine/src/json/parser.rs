@@ -69,12 +69,15 @@ pub fn parse_with_limits(input: &[u8], limits: Limits) -> Result<Node, ParseErro
 /// Length of the leading run of bytes that need no attention inside a
 /// string: not `"`, not `\\`, not a control character. Eight bytes at a
 /// time (SWAR): long narrative and URL strings dominate FHIR JSON.
-fn plain_run(bytes: &[u8]) -> usize {
+/// Also says whether the run is all ASCII (then its length in bytes is its
+/// length in characters, for column numbers).
+fn plain_run(bytes: &[u8]) -> (usize, bool) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // Nonzero when some byte of `x` is below `n` (n <= 128).
     let has_less = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
     let mut i = 0;
+    let mut high = 0u64;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
@@ -85,12 +88,15 @@ fn plain_run(bytes: &[u8]) -> usize {
         if special != 0 {
             break;
         }
+        high |= w & HIGH;
         i += 8;
     }
-    i + bytes[i..]
+    let tail = bytes[i..]
         .iter()
         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .unwrap_or(bytes.len() - i)
+        .unwrap_or(bytes.len() - i);
+    let ascii = high == 0 && bytes[i..i + tail].is_ascii();
+    (i + tail, ascii)
 }
 
 struct Parser<'a> {
@@ -356,12 +362,12 @@ impl<'a> Parser<'a> {
         loop {
             // Copy the run of plain bytes in one go.
             let start = self.pos;
-            let n = plain_run(&self.bytes[start..]);
+            let (n, ascii) = plain_run(&self.bytes[start..]);
             self.pos += n;
             // The run starts and stops at ASCII bytes, so it is a valid
             // str slice of the (UTF-8 checked) input.
             let run = self.text.get(start..self.pos).unwrap_or_default();
-            self.col += run.chars().count() as u32;
+            self.col += if ascii { n } else { run.chars().count() } as u32;
             if out.is_empty() && self.peek() == Some(b'"') {
                 self.bump();
                 return Ok(CompactString::from(run));
@@ -496,14 +502,20 @@ mod tests {
             ),
             ("\"", 0),
             ("0123456\n89", 7),
+            ("abcdefghijklmnopé\"", "abcdefghijklmnopé".len()),
         ] {
-            assert_eq!(plain_run(text.as_bytes()), want, "{text:?}");
+            assert_eq!(plain_run(text.as_bytes()).0, want, "{text:?}");
+            assert_eq!(
+                plain_run(text.as_bytes()).1,
+                text[..want].is_ascii(),
+                "{text:?}"
+            );
         }
         // Bytes >= 0x80 and every printable ASCII byte but the two are plain.
         let all: Vec<u8> = (0x20u8..=0xff)
             .filter(|b| *b != b'"' && *b != b'\\')
             .collect();
-        assert_eq!(plain_run(&all), all.len());
+        assert_eq!(plain_run(&all), (all.len(), false));
     }
 
     #[test]

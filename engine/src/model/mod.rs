@@ -341,6 +341,27 @@ impl Context {
         flags[index as usize]
     }
 
+    /// Whether `ancestor` is on the `baseDefinition` chain of `sid`.
+    pub fn derives_from(&self, sid: StructId, ancestor: StructId) -> bool {
+        let mut cur = sid;
+        // Bounded: a chain of definitions that loops ends here.
+        for _ in 0..32 {
+            let Some((base, _)) = self
+                .structure(cur)
+                .base
+                .as_deref()
+                .and_then(|b| self.structure_by_url(b))
+            else {
+                return false;
+            };
+            if base == ancestor {
+                return true;
+            }
+            cur = base;
+        }
+        false
+    }
+
     /// All compiled structures.
     pub fn structures(&self) -> &[Structure] {
         &self.structures

@@ -10,6 +10,7 @@
 mod bindings;
 mod bundle;
 mod cardinality;
+mod conformance;
 mod extensions;
 mod invariants;
 mod primitive;
@@ -42,6 +43,13 @@ pub struct ValidationOptions {
     pub profiles: Vec<String>,
     /// Maximum nesting depth of the JSON input.
     pub max_depth: Option<usize>,
+    /// Answer every profile-conformance question (profile slices,
+    /// reference target profiles, `conformsTo()`) with a profile pass of
+    /// its own. By default a resource that conforms to a profile in its
+    /// `meta.profile` is taken to conform to that profile's ancestors
+    /// (a profile can only constrain its base), which saves a pass; this
+    /// option exists to check that shortcut.
+    pub exhaustive_conformance: bool,
 }
 
 impl ValidationOptions {
@@ -68,6 +76,7 @@ impl Context {
         w.set_unknown_extensions(options.unknown_extensions);
         w.set_unknown_questionnaire_is_error(options.unknown_questionnaire_is_error);
         w.set_skip_invariants(options.skip_invariants);
+        w.exhaustive_conformance = options.exhaustive_conformance;
         w.validate_resource(node, false, &options.profiles);
         let (mut issues, stats) = w.into_parts();
         // The same finding can come from the base pass and a profile pass

@@ -2,18 +2,20 @@
 //! one pass, so resolving every reference of a large bundle is linear), plus
 //! contained resources.
 
-use super::walk::{Mode, Walker};
+use super::walk::Walker;
+use crate::fxhash::FxHashMap;
 use crate::json::Node;
 use crate::messages as msg;
 use crate::model::TypeRef;
 use crate::outcome::IssueType;
-use std::collections::HashMap;
 
 /// The entries of one Bundle, by fullUrl and by `Type/id`.
 #[derive(Default)]
 pub(super) struct BundleIndex<'a> {
-    by_url: HashMap<&'a str, &'a Node>,
-    by_type_id: HashMap<(&'a str, &'a str), &'a Node>,
+    by_url: FxHashMap<&'a str, &'a Node>,
+    by_type_id: FxHashMap<(&'a str, &'a str), &'a Node>,
+    /// Entry resources (by address) and their entries' fullUrl.
+    entries: FxHashMap<usize, Option<&'a str>>,
 }
 
 impl<'a> BundleIndex<'a> {
@@ -23,9 +25,11 @@ impl<'a> BundleIndex<'a> {
             let Some(res) = entry.get("resource") else {
                 continue;
             };
-            if let Some(url) = entry.get("fullUrl").and_then(Node::as_str) {
+            let full_url = entry.get("fullUrl").and_then(Node::as_str);
+            if let Some(url) = full_url {
                 idx.by_url.entry(url).or_insert(res);
             }
+            idx.entries.insert(res as *const Node as usize, full_url);
             if let (Some(rt), Some(id)) = (
                 res.get("resourceType").and_then(Node::as_str),
                 res.get("id").and_then(Node::as_str),
@@ -54,12 +58,29 @@ impl<'a> BundleIndex<'a> {
         // Relative to a RESTful fullUrl base: `http://x/fhir/Patient/1`
         // makes `Observation/2` mean `http://x/fhir/Observation/2`.
         if let Some(base) = from.and_then(restful_base) {
-            let full = format!("{base}{plain}");
-            if let Some(n) = self.by_url.get(full.as_str()) {
-                return Some(n);
+            // Most fullUrls fit a stack buffer: no allocation per reference.
+            let mut buf = [0u8; 256];
+            let n = base.len() + plain.len();
+            let found = if n <= buf.len() {
+                buf[..base.len()].copy_from_slice(base.as_bytes());
+                buf[base.len()..n].copy_from_slice(plain.as_bytes());
+                std::str::from_utf8(&buf[..n])
+                    .ok()
+                    .and_then(|full| self.by_url.get(full))
+                    .copied()
+            } else {
+                self.by_url.get(format!("{base}{plain}").as_str()).copied()
+            };
+            if found.is_some() {
+                return found;
             }
         }
         self.by_type_id.get(&(rt, id)).copied()
+    }
+
+    /// `Some(fullUrl)` when `node` is the resource of one of the entries.
+    pub fn entry_full_url(&self, node: &Node) -> Option<Option<&'a str>> {
+        self.entries.get(&(node as *const Node as usize)).copied()
     }
 }
 
@@ -98,41 +119,6 @@ pub(super) fn resolve_contained<'a>(container: &'a Node, fragment: &str) -> Opti
         .and_then(Node::as_array)?
         .iter()
         .find(|c| c.get("id").and_then(Node::as_str) == Some(fragment))
-}
-
-/// Results of "does this resource conform to that profile", shared by a
-/// walker and its sub-walkers: each (resource, profile) pair is computed
-/// once per document, and a pair already being computed (a reference cycle)
-/// counts as conforming rather than recursing.
-pub(super) type ConformanceCache =
-    std::rc::Rc<std::cell::RefCell<HashMap<(usize, u32), Option<bool>>>>;
-
-impl<'a> Walker<'a> {
-    /// Does `node` (a resource) conform to `profile`? Runs a profile pass
-    /// in a sub-walker and looks for errors.
-    pub(super) fn conforms(&mut self, node: &'a Node, profile: &str) -> bool {
-        let Some((pid, p)) = self.ctx.structure_by_url(profile) else {
-            return false;
-        };
-        if let Some(rt) = node.get("resourceType").and_then(Node::as_str) {
-            if p.type_name != rt && p.type_name != "Resource" && p.type_name != "DomainResource" {
-                return false;
-            }
-        }
-        let key = (node as *const Node as usize, pid);
-        let cache = self.conformance_cache();
-        if let Some(known) = cache.borrow().get(&key) {
-            return known.unwrap_or(true);
-        }
-        cache.borrow_mut().insert(key, None);
-        let mut sub = self.sub_walker();
-        sub.mode = Mode::Profile;
-        sub.enter_resource(node);
-        sub.walk_object(node, pid, 0, true);
-        let ok = !sub.has_errors();
-        cache.borrow_mut().insert(key, Some(ok));
-        ok
-    }
 }
 
 /// Checks one Reference value: literal format, target type, resolution of

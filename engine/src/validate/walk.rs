@@ -6,6 +6,7 @@ use super::Finding;
 use crate::json::{Member, Node, Pos, Value};
 use crate::messages as msg;
 use crate::model::{Context, ElemId, Element, Kind, StructId, Structure, TypeRef};
+use crate::outcome::InvariantStats;
 use crate::outcome::{Issue, IssueType, Severity};
 
 /// Base pass: every structural check. Profile pass: only what a profile can
@@ -15,6 +16,10 @@ use crate::outcome::{Issue, IssueType, Severity};
 pub(super) enum Mode {
     Base,
     Profile,
+}
+
+fn is_bundle(n: &Node) -> bool {
+    n.get("resourceType").and_then(Node::as_str) == Some("Bundle")
 }
 
 /// `%resource`, `%rootResource` and the Bundle `resolve()` searches, for
@@ -40,7 +45,7 @@ pub(super) struct Walker<'a> {
     /// Resources being walked, innermost last (for `#id` references).
     resources: Vec<&'a Node>,
     unknown_extensions: super::UnknownExtensions,
-    conformance: super::references::ConformanceCache,
+    conformance: super::conformance::ConformanceCache,
     invariant_results: super::invariants::InvariantResults<'a>,
     unknown_questionnaire_is_error: bool,
     stats: crate::outcome::InvariantStats,
@@ -48,6 +53,8 @@ pub(super) struct Walker<'a> {
     /// URLs of the extensions being walked in the base pass, innermost
     /// last (an `extension` context names the enclosing one).
     pub(super) extension_urls: Vec<&'a str>,
+    /// See [`super::ValidationOptions::exhaustive_conformance`].
+    pub exhaustive_conformance: bool,
     /// Spare `Matched` buffers for `walk_object`.
     matched_pool: Vec<Vec<Matched<'a>>>,
 }
@@ -82,6 +89,7 @@ impl<'a> Walker<'a> {
             skip_invariants: false,
             extension_urls: Vec::new(),
             matched_pool: Vec::new(),
+            exhaustive_conformance: false,
         }
     }
 
@@ -106,8 +114,7 @@ impl<'a> Walker<'a> {
 
     /// `%resource`, `%rootResource` and the Bundle for FHIRPath.
     pub fn fhirpath_resources(&self) -> FhirpathResources<'a> {
-        let is_bundle = |n: &&Node| n.get("resourceType").and_then(Node::as_str) == Some("Bundle");
-        let last_bundle = self.resources.iter().rposition(is_bundle);
+        let last_bundle = self.resources.iter().rposition(|n| is_bundle(n));
         // A Bundle entry's resource is its own root; resources below it on
         // the stack are contained ones.
         let root = match last_bundle {
@@ -130,7 +137,7 @@ impl<'a> Walker<'a> {
         self.unknown_questionnaire_is_error
     }
 
-    pub fn conformance_cache(&self) -> super::references::ConformanceCache {
+    pub fn conformance_cache(&self) -> super::conformance::ConformanceCache {
         self.conformance.clone()
     }
 
@@ -142,12 +149,6 @@ impl<'a> Walker<'a> {
     /// True while walking inside a Bundle.
     pub fn in_bundle(&self) -> bool {
         self.index.is_some()
-    }
-
-    /// Makes `node` the innermost resource (for `#id` references) of a
-    /// fresh sub-walker.
-    pub fn enter_resource(&mut self, node: &'a Node) {
-        self.resources.push(node);
     }
 
     /// Sets the policy for extensions the context does not define.
@@ -190,7 +191,53 @@ impl<'a> Walker<'a> {
             skip_invariants: self.skip_invariants,
             extension_urls: Vec::new(),
             matched_pool: Vec::new(),
+            exhaustive_conformance: self.exhaustive_conformance,
         }
+    }
+
+    /// A sub-walker at the root of resource `node` (of type `rt`), set up
+    /// as the main walk is when it reaches it, for a profile pass against
+    /// `profile`: a Bundle entry is its own root and takes its entry's
+    /// fullUrl. Expressions start at `rt`, as for a top-level resource.
+    pub fn sub_walker_at(&self, node: &'a Node, rt: &str, profile: &str) -> Walker<'a> {
+        let mut sub = self.sub_walker();
+        sub.path.push_str(rt);
+        sub.resource_type = rt.to_string();
+        sub.profile = Some(profile.to_string());
+        sub.unknown_extensions = self.unknown_extensions;
+        if let Some(full_url) = self.index.as_ref().and_then(|ix| ix.entry_full_url(node)) {
+            if let Some(b) = sub.resources.iter().rposition(|n| is_bundle(n)) {
+                sub.resources.truncate(b + 1);
+            }
+            sub.full_url = full_url;
+        }
+        sub.resources.push(node);
+        sub
+    }
+
+    /// Adds the issues and invariant counts of a profile pass that a
+    /// sub-walker from [`Self::sub_walker_at`] made of the resource the
+    /// walker is at, under the walker's path.
+    pub fn replay(&mut self, issues: Vec<Issue>, stats: &InvariantStats) {
+        let rt_len = self.resource_type.len();
+        for mut i in issues {
+            let rest = i.expression.get(rt_len..).unwrap_or("");
+            let mut e = String::with_capacity(self.path.len() + rest.len());
+            e.push_str(&self.path);
+            e.push_str(rest);
+            i.expression = e;
+            self.issues.push(i);
+        }
+        self.stats.add(stats);
+    }
+
+    pub fn issue_count(&self) -> usize {
+        self.issues.len()
+    }
+
+    /// The issues reported since the count was `start`.
+    pub fn issues_since(&self, start: usize) -> impl Iterator<Item = &Issue> {
+        self.issues[start..].iter()
     }
 
     pub fn has_errors(&self) -> bool {
@@ -387,7 +434,7 @@ impl<'a> Walker<'a> {
                     }
                     self.profile = Some(p.url.clone());
                     self.mode = Mode::Profile;
-                    self.walk_object(node, pid, 0, true);
+                    self.profile_pass(node, pid);
                 }
             }
         }

@@ -1,0 +1,137 @@
+//! The derived-profile shortcut for conformance questions (a resource that
+//! conforms to a profile in its `meta.profile` conforms to that profile's
+//! ancestors) and the replay of conformance passes by the main walk must
+//! not change any outcome: every example of the SHIN-NY, SDOH CC and US
+//! Core packages, and hundreds of broken SHIN-NY bundles, give the same
+//! issues as with `exhaustive_conformance`, where every question gets its
+//! own profile pass.
+
+use serde_json::Value;
+use shinny_engine::{Context, Issue, ValidationOptions};
+
+fn examples(pkg: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = shinny_suite::package_cache()
+        .join(pkg)
+        .join("package/example");
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            (name, std::fs::read(&p).expect("read"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+type Key = (String, String, String, Option<(u32, u32)>, String);
+
+fn keys(issues: Vec<Issue>) -> Vec<Key> {
+    let mut k: Vec<Key> = issues
+        .into_iter()
+        .map(|i| {
+            (
+                format!("{:?}", i.severity),
+                i.message_id,
+                i.expression,
+                i.pos.map(|p| (p.line, p.col)),
+                i.text,
+            )
+        })
+        .collect();
+    k.sort();
+    k
+}
+
+/// Validates `doc` both ways; panics on any difference. Returns the issues.
+fn same_both_ways(ctx: &Context, name: &str, doc: &[u8], skip_invariants: bool) -> Vec<Key> {
+    let fast = ValidationOptions {
+        skip_invariants,
+        ..Default::default()
+    };
+    let exhaustive = ValidationOptions {
+        exhaustive_conformance: true,
+        ..fast.clone()
+    };
+    let a = ctx.validate_bytes(doc, &fast);
+    let b = ctx.validate_bytes(doc, &exhaustive);
+    assert_eq!(a.stats, b.stats, "{name}: invariant counts differ");
+    let (a, b) = (keys(a.issues), keys(b.issues));
+    assert_eq!(a, b, "{name}: outcomes differ");
+    a
+}
+
+#[test]
+fn package_examples_give_the_same_outcome() {
+    let ctx = shinny_suite::shinny_context();
+    let mut n = 0;
+    for pkg in [
+        "us.ny.hrsn#1.9.4",
+        "hl7.fhir.us.sdoh-clinicalcare#2.2.0",
+        "hl7.fhir.us.core#3.1.1",
+    ] {
+        for (name, doc) in examples(pkg) {
+            same_both_ways(&ctx, &format!("{pkg}/{name}"), &doc, false);
+            n += 1;
+        }
+    }
+    assert_eq!(n, 119 + 59 + 84);
+}
+
+/// Each variant removes one property of one entry resource; the property
+/// rotates with the entry, so that required elements of the SHIN-NY
+/// profiles and of their SDOH CC and US Core bases both go missing.
+#[test]
+fn broken_bundles_give_the_same_outcome() {
+    let ctx = shinny_suite::shinny_context();
+    let bundles: Vec<(String, Vec<u8>)> = examples("us.ny.hrsn#1.9.4")
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("Bundle-"))
+        .collect();
+    assert_eq!(bundles.len(), 18);
+    let mut variants = 0;
+    let mut target_profile_errors = 0;
+    for (name, doc) in &bundles {
+        let bundle: Value = serde_json::from_slice(doc).expect("example parses");
+        let entries = bundle["entry"].as_array().expect("entries").len();
+        for i in 0..entries {
+            let keys: Vec<String> = bundle["entry"][i]["resource"]
+                .as_object()
+                .expect("resource")
+                .keys()
+                .filter(|k| !matches!(k.as_str(), "resourceType" | "meta" | "id"))
+                .cloned()
+                .collect();
+            if keys.is_empty() {
+                continue;
+            }
+            for round in 0..3 {
+                let key = &keys[(i + round * 3) % keys.len()];
+                let mut broken = bundle.clone();
+                broken["entry"][i]["resource"]
+                    .as_object_mut()
+                    .expect("resource")
+                    .remove(key);
+                let bytes = serde_json::to_vec_pretty(&broken).expect("serializes");
+                let label = format!("{name} without entry[{i}].resource.{key}");
+                let issues = same_both_ways(&ctx, &label, &bytes, true);
+                target_profile_errors += issues
+                    .iter()
+                    .filter(|k| k.1 == "REFERENCE_TARGET_PROFILE")
+                    .count();
+                variants += 1;
+            }
+        }
+    }
+    eprintln!("{variants} variants, {target_profile_errors} reference target profile errors");
+    assert!(variants > 900, "{variants} variants");
+    // Conformance questions that the shortcut cannot answer (the derived
+    // profile fails) did come up, and failed, in both modes.
+    assert!(
+        target_profile_errors >= 10,
+        "{target_profile_errors} reference target profile errors"
+    );
+}
