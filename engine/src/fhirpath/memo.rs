@@ -183,7 +183,7 @@ impl<'a> EvalCache<'a> {
             inner.results.reserve(hint);
         }
         if inner.results.len() < MAX_ENTRIES {
-            inner.results.insert(key.0, value.to_vec());
+            inner.results.insert(key.0, Coll::from(value));
         }
     }
 }

@@ -321,6 +321,7 @@ impl Expression {
             env,
             cache,
         )
+        .map(smallvec::SmallVec::into_vec)
     }
 
     /// Evaluates and converts the result to a boolean the way invariants

@@ -2,6 +2,7 @@
 //! (shorthands for common `aggregate()` uses).
 
 use super::ops::compare;
+use super::{coll, Coll};
 use super::{strip_nulls, Call, R};
 use crate::fhirpath::decimal::Decimal;
 use crate::fhirpath::parser::BinOp;
@@ -26,9 +27,9 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     Some((|| {
         // A value-less item makes the aggregate unknown (as in fhirpath.js).
         if strip_nulls(c.inp).len() != c.inp.len() {
-            return Ok(vec![]);
+            return Ok(coll![]);
         }
-        let mut vals = Vec::new();
+        let mut vals = Coll::new();
         for it in c.inp {
             match it.to_system() {
                 Some(v @ (Item::Integer(_) | Item::Decimal(_) | Item::Quantity(_))) => vals.push(v),
@@ -42,7 +43,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         }
         let mut iter = vals.into_iter();
         let Some(first) = iter.next() else {
-            return Ok(vec![]);
+            return Ok(coll![]);
         };
         let mut count = 1i64;
         let mut acc = first;
@@ -74,6 +75,6 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             };
             return super::ops::arith(BinOp::Div, acc, n, c.pos);
         }
-        Ok(vec![acc])
+        Ok(coll![acc])
     })())
 }

@@ -1,6 +1,7 @@
 //! Precision functions from the FHIRPath continuous build that the R4 test
 //! suite exercises: lowBoundary, highBoundary, precision, comparable.
 
+use super::coll;
 use super::{Call, R};
 use crate::fhirpath::datetime::{
     days_in_month, Temporal, TemporalKind, DAY, HOUR, MILLI, MINUTE, MONTH, SECOND, YEAR,
@@ -95,7 +96,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         "lowBoundary" | "highBoundary" => (|| {
             let high = name == "highBoundary";
             let Some(v) = c.single()? else {
-                return Ok(vec![]);
+                return Ok(coll![]);
             };
             let p = c.int_arg(0)?;
             let dec = |d: Decimal, default_scale: u32| {
@@ -116,13 +117,13 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         })(),
         "precision" => (|| {
             let Some(v) = c.single()? else {
-                return Ok(vec![]);
+                return Ok(coll![]);
             };
             Ok(match v {
-                Item::Decimal(d) => vec![Item::Integer(d.scale() as i64)],
-                Item::Integer(_) => vec![Item::Integer(0)],
-                Item::Temporal(t) => vec![Item::Integer(t.precision_digits())],
-                _ => vec![],
+                Item::Decimal(d) => coll![Item::Integer(d.scale() as i64)],
+                Item::Integer(_) => coll![Item::Integer(0)],
+                Item::Temporal(t) => coll![Item::Integer(t.precision_digits())],
+                _ => coll![],
             })
         })(),
         "comparable" => (|| {
@@ -141,9 +142,9 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             let a = q(c.single()?.and_then(|v| v.to_system()));
             let b = q(c.arg(0)?.first().and_then(|i| i.to_system()));
             Ok(match (a, b) {
-                (Some(a), Some(b)) => vec![Item::Boolean(a.convert_to(&b.unit).is_some())],
-                (None, Some(_)) if !c.inp.is_empty() => vec![Item::Boolean(false)],
-                _ => vec![],
+                (Some(a), Some(b)) => coll![Item::Boolean(a.convert_to(&b.unit).is_some())],
+                (None, Some(_)) if !c.inp.is_empty() => coll![Item::Boolean(false)],
+                _ => coll![],
             })
         })(),
         _ => return None,

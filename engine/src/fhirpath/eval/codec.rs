@@ -2,6 +2,7 @@
 //! `encode`/`decode` (base64, urlbase64, hex) and `escape`/`unescape`
 //! (html, json).
 
+use super::coll;
 use super::{Call, R};
 use crate::fhirpath::value::Item;
 
@@ -116,7 +117,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     }
     Some((|| {
         let (Some(input), Some(format)) = (c.single_str()?, c.str_arg(0)?) else {
-            return Ok(vec![]);
+            return Ok(coll![]);
         };
         if name == "decode" && format == "hex" && input.len() & 1 == 1 {
             return Err(c.err("hex text must have an even number of digits"));

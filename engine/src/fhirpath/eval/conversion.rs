@@ -1,5 +1,6 @@
 //! Conversion functions (§5.5) and `iif`.
 
+use super::coll;
 use super::{Call, Frame, R};
 use crate::fhirpath::datetime::{Temporal as Tmp, TemporalKind, DAY};
 use crate::fhirpath::decimal::Decimal as Dec;
@@ -23,7 +24,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     }
     Some((|| {
         let Some(v) = c.single()? else {
-            return Ok(vec![]);
+            return Ok(coll![]);
         };
         let unit = if conv == "Quantity" {
             c.str_arg(0)?
@@ -32,7 +33,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         };
         let out = convert(&v, conv, unit.as_deref());
         Ok(if test {
-            vec![Item::Boolean(out.is_some())]
+            coll![Item::Boolean(out.is_some())]
         } else {
             out.into_iter().collect()
         })
@@ -74,7 +75,7 @@ fn iif<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
     } else if let Some(e) = c.args.get(2) {
         c.ev.eval(e, this, &fr)
     } else {
-        Ok(vec![])
+        Ok(coll![])
     }
 }
 

@@ -1,6 +1,7 @@
 //! Existence functions (§5.1).
 
 use super::ops::{distinct, equals, Seen};
+use super::{coll, Coll};
 use super::{Call, R};
 use crate::fhirpath::value::Item;
 
@@ -12,7 +13,7 @@ fn bool_of(it: &Item<'_>) -> Option<bool> {
 }
 
 pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
-    let yes = |v: bool| Ok(vec![Item::Boolean(v)]);
+    let yes = |v: bool| Ok(coll![Item::Boolean(v)]);
     Some(match name {
         "empty" => yes(c.inp.is_empty()),
         "exists" => {
@@ -86,8 +87,8 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 .iter()
                 .all(|a| sup.iter().any(|b| equals(a, b) == Some(true))))
         }
-        "count" => Ok(vec![Item::Integer(c.inp.len() as i64)]),
-        "distinct" => Ok(distinct(c.inp.to_vec())),
+        "count" => Ok(coll![Item::Integer(c.inp.len() as i64)]),
+        "distinct" => Ok(distinct(Coll::from(c.inp))),
         "isDistinct" => {
             let mut seen = Seen::default();
             yes(c.inp.iter().all(|it| seen.insert(it)))

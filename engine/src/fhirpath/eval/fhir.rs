@@ -1,6 +1,7 @@
 //! FHIR additions (FHIR R4 §2.6.3 / fhirpath.html): extension, hasValue,
 //! getValue, resolve, memberOf, conformsTo, htmlChecks.
 
+use super::{coll, Coll};
 use super::{typed_root, Call, R};
 use crate::fhirpath::host::ResolveContext;
 use crate::fhirpath::value::Item;
@@ -12,7 +13,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             let url = c.str_arg(0)?;
             let exts = c.ev.navigate(c.inp, "extension", c.pos)?;
             Ok(match url {
-                None => vec![],
+                None => coll![],
                 Some(u) => exts
                     .into_iter()
                     .filter(|e| {
@@ -21,7 +22,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                     .collect(),
             })
         })(),
-        "hasValue" => Ok(vec![Item::Boolean(match c.inp {
+        "hasValue" => Ok(coll![Item::Boolean(match c.inp {
             [Item::Node(n)] => n
                 .node
                 .is_some_and(|v| v.as_object().is_none() && v.as_array().is_none()),
@@ -33,9 +34,9 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             [one @ Item::Node(n)] if n.node.is_some_and(|v| v.as_object().is_none()) => {
                 one.to_system().into_iter().collect()
             }
-            [Item::Node(_)] | [Item::Quantity(_)] => vec![],
-            [one] => vec![one.clone()],
-            _ => vec![],
+            [Item::Node(_)] | [Item::Quantity(_)] => coll![],
+            [one] => coll![one.clone()],
+            _ => coll![],
         }),
         "resolve" => {
             let ctx = ResolveContext {
@@ -43,7 +44,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 root: c.ev.input.root_resource,
                 bundle: c.ev.input.bundle,
             };
-            let mut out = Vec::new();
+            let mut out = Coll::new();
             for it in c.inp {
                 let r = match it.to_system() {
                     Some(Item::String(s)) => Some(s),
@@ -63,29 +64,29 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         }
         "memberOf" => (|| {
             let Some(url) = c.str_arg(0)? else {
-                return Ok(vec![]);
+                return Ok(coll![]);
             };
             // Several codes: true if any is a member, false if none is,
             // empty when the host cannot tell.
             let mut any_unknown = false;
             for it in c.inp {
                 match c.ev.host.member_of(it, &url) {
-                    Some(true) => return Ok(vec![Item::Boolean(true)]),
+                    Some(true) => return Ok(coll![Item::Boolean(true)]),
                     Some(false) => {}
                     None => any_unknown = true,
                 }
             }
             Ok(if c.inp.is_empty() || any_unknown {
-                vec![]
+                coll![]
             } else {
-                vec![Item::Boolean(false)]
+                coll![Item::Boolean(false)]
             })
         })(),
         "conformsTo" => (|| {
             let Some(url) = c.str_arg(0)? else {
-                return Ok(vec![]);
+                return Ok(coll![]);
             };
-            let mut out = Vec::new();
+            let mut out = Coll::new();
             for it in c.inp {
                 let v = match c.ev.host.conforms_to(it, &url) {
                     Some(v) => v,
@@ -115,16 +116,16 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                         .into_iter()
                         .collect()
                 }
-                ([], _) | (_, []) => vec![],
+                ([], _) | (_, []) => coll![],
                 _ => return Err(c.err(format!("{name}() needs single items"))),
             })
         })(),
         "htmlChecks" => Ok(match c.inp {
-            [] => vec![],
-            [one] => vec![Item::Boolean(one.as_system_str().is_some_and(html_ok))],
-            _ => vec![Item::Boolean(false)],
+            [] => coll![],
+            [one] => coll![Item::Boolean(one.as_system_str().is_some_and(html_ok))],
+            _ => coll![Item::Boolean(false)],
         }),
-        "checkModifiers" => Ok(c.inp.to_vec()),
+        "checkModifiers" => Ok(Coll::from(c.inp)),
         _ => return None,
     })
 }
@@ -192,6 +193,46 @@ const ALLOWED: &[&str] = &[
     "label",
 ];
 
+/// Where a tag ends: the first `>` outside a quoted attribute value. All
+/// delimiters are ASCII, so a byte scan is UTF-8 safe; quoted values (long
+/// `style` attributes) are skipped with one memchr each.
+fn tag_end(s: &str) -> Option<usize> {
+    // `str::find` with an ASCII char is a memchr; positions found are
+    // ASCII bytes, hence char boundaries.
+    let find = |c: char, from: usize| s[from..].find(c).map(|p| p + from);
+    let mut from = 0;
+    loop {
+        let gt = find('>', from)?;
+        match s.as_bytes()[from..gt]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\'')
+        {
+            None => return Some(gt),
+            Some(q) => {
+                let open = from + q;
+                from = find(char::from(s.as_bytes()[open]), open + 1)? + 1;
+            }
+        }
+    }
+}
+
+/// Whether `name` (any case) is in [`ALLOWED`]: a sorted look-up of the
+/// lower-cased name, as narratives hold thousands of tags.
+fn allowed_element(name: &str) -> bool {
+    static SORTED: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let mut v = ALLOWED.to_vec();
+        v.sort_unstable();
+        v
+    });
+    let mut buf = [0u8; 16];
+    let Some(lower) = buf.get_mut(..name.len()) else {
+        return false; // longer than every allowed name
+    };
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower).is_ok_and(|l| SORTED.binary_search(&l).is_ok())
+}
+
 /// txt-1 and txt-2: only allowed elements, no scripting attributes, and
 /// some non-whitespace text (or an image).
 pub(crate) fn html_ok(x: &str) -> bool {
@@ -209,18 +250,7 @@ pub(crate) fn html_ok(x: &str) -> bool {
             }
             continue;
         }
-        // The tag ends at the first `>` outside a quoted attribute value
-        // (all delimiters are ASCII, so a byte scan is UTF-8 safe).
-        let mut quote = None;
-        let Some(gt) = rest.bytes().position(|c| {
-            match (quote, c) {
-                (None, b'"' | b'\'') => quote = Some(c),
-                (Some(q), c) if c == q => quote = None,
-                (None, b'>') => return true,
-                _ => {}
-            }
-            false
-        }) else {
+        let Some(gt) = tag_end(rest) else {
             return false;
         };
         let tag = &rest[..gt];
@@ -235,7 +265,7 @@ pub(crate) fn html_ok(x: &str) -> bool {
             Some(p) if p.eq_ignore_ascii_case("xhtml:") => &name[6..],
             _ => name,
         };
-        if !ALLOWED.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+        if !allowed_element(name) {
             return false;
         }
         if name.eq_ignore_ascii_case("img") {
@@ -284,4 +314,33 @@ fn attributes_ok(attrs: &str) -> bool {
         rest = rest.trim_start();
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::html_ok;
+
+    #[test]
+    fn narrative_rules() {
+        let ok = |x: &str| html_ok(x);
+        assert!(ok(
+            r#"<div xmlns="http://www.w3.org/1999/xhtml">Hello</div>"#
+        ));
+        assert!(ok(r#"<DIV><TD>x</TD><Span>y</Span></DIV>"#));
+        assert!(ok(r#"<xhtml:div>text</xhtml:div>"#));
+        assert!(ok(r#"<div><img src="a.png"/></div>"#));
+        // A `>` inside a quoted attribute value does not end the tag.
+        assert!(ok(r#"<div title="a > b" class='c>d'>x</div>"#));
+        assert!(ok(r#"<div><!-- <script> -->x</div>"#));
+        assert!(ok(r#"<div><blockquote>x</blockquote><colgroup/></div>"#));
+        // Not allowed elements, scripting, no content.
+        assert!(!ok(r#"<div><script>alert(1)</script></div>"#));
+        assert!(!ok(r#"<div><object/>x</div>"#));
+        assert!(!ok(r#"<div><averyveryverylongelementname/>x</div>"#));
+        assert!(!ok(r#"<div onclick="x()">x</div>"#));
+        assert!(!ok(r#"<div><a href=" javascript:x()">x</a></div>"#));
+        assert!(!ok("<div>  \n </div>"));
+        assert!(!ok("<div><!-- unterminated </div>"));
+        assert!(!ok(r#"<div title="unterminated>x</div>"#));
+    }
 }

@@ -14,7 +14,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             let Some(ExprKind::TypeArg(t)) = c.args.first().map(|a| &a.kind) else {
                 return Err(FhirPathError::semantic(c.pos, "ofType() needs a type"));
             };
-            let mut out = Vec::new();
+            let mut out = Coll::new();
             for it in c.inp {
                 if c.ev.as_type(it, t, c.pos)? {
                     out.push(it.clone());
@@ -28,7 +28,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
 
 fn filter<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
     c.arity(1, 1)?;
-    let mut out = Vec::new();
+    let mut out = Coll::new();
     for (i, it) in c.inp.iter().enumerate() {
         let r = c.ev.lambda(&c.args[0], it, i, None)?;
         if c.ev.singleton_bool(&r, c.pos)? == Some(true) {
@@ -40,7 +40,7 @@ fn filter<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
 
 fn select<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
     c.arity(1, 1)?;
-    let mut out = Vec::new();
+    let mut out = Coll::new();
     for (i, it) in c.inp.iter().enumerate() {
         out.extend(c.ev.lambda(&c.args[0], it, i, None)?);
         c.ev.check_size(out.len(), c.pos)?;
@@ -52,11 +52,11 @@ fn select<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
 /// cycles and the size limit stops unbounded growth.
 fn repeat<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
     c.arity(1, 1)?;
-    let mut out: Coll<'a> = Vec::new();
+    let mut out: Coll<'a> = Coll::new();
     let mut seen = Seen::default();
-    let mut frontier: Coll<'a> = c.inp.to_vec();
+    let mut frontier: Coll<'a> = Coll::from(c.inp);
     while !frontier.is_empty() {
-        let mut next = Vec::new();
+        let mut next = Coll::new();
         for (i, it) in frontier.iter().enumerate() {
             for r in c.ev.lambda(&c.args[0], it, i, None)? {
                 if seen.insert(&r) {

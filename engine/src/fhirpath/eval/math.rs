@@ -1,5 +1,6 @@
 //! Math functions (§5.7).
 
+use super::coll;
 use super::{Call, R};
 use crate::fhirpath::decimal::Decimal;
 use crate::fhirpath::value::Item;
@@ -38,7 +39,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     }
     Some((|| {
         let Some(v) = c.single()? else {
-            return Ok(vec![]);
+            return Ok(coll![]);
         };
         if let Item::Quantity(mut q) = v {
             // Rounding-type functions keep the unit.
@@ -56,11 +57,11 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 }
                 _ => return Err(c.err(format!("{name}() needs a number"))),
             };
-            return Ok(vec![Item::Quantity(q)]);
+            return Ok(coll![Item::Quantity(q)]);
         }
         let x = num(&v).ok_or_else(|| c.err(format!("{name}() needs a number")))?;
         match name {
-            "abs" => Ok(vec![match v {
+            "abs" => Ok(coll![match v {
                 Item::Integer(i) => {
                     Item::Integer(i.checked_abs().ok_or_else(|| c.err("overflow"))?)
                 }
@@ -87,7 +88,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                     .and_then(|b| b.to_system())
                     .and_then(|b| num(&b))
                 else {
-                    return Ok(vec![]);
+                    return Ok(coll![]);
                 };
                 dec(Decimal::from_f64(x.to_f64().ln() / b.to_f64().ln()))
             }
@@ -101,7 +102,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             _ => {
                 let e = c.arg(0)?;
                 let Some(ev) = e.first().and_then(|b| b.to_system()) else {
-                    return Ok(vec![]);
+                    return Ok(coll![]);
                 };
                 let y = num(&ev).ok_or_else(|| c.err("power() needs a number"))?;
                 if let (Item::Integer(a), Item::Integer(b)) = (&v, &ev) {

@@ -29,7 +29,15 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 /// A collection.
-pub(crate) type Coll<'a> = Vec<Item<'a>>;
+/// Most intermediate results hold one item: those stay off the heap.
+pub(crate) type Coll<'a> = smallvec::SmallVec<[Item<'a>; 1]>;
+
+/// A [`Coll`] from items, like `vec!`.
+macro_rules! coll {
+    () => { $crate::fhirpath::eval::Coll::new() };
+    ($($x:expr),+ $(,)?) => { smallvec::smallvec![$($x),+] };
+}
+pub(crate) use coll;
 /// A collection or an error.
 pub(crate) type R<'a> = Result<Coll<'a>, FhirPathError>;
 
@@ -220,16 +228,16 @@ impl<'e, 'a> Ev<'e, 'a> {
 
     fn eval_inner(&self, e: &Expr, focus: &[Item<'a>], fr: &Frame<'_, 'a>) -> R<'a> {
         Ok(match &e.kind {
-            ExprKind::Empty => vec![],
-            ExprKind::Bool(b) => vec![Item::Boolean(*b)],
-            ExprKind::Str(s) => vec![Item::String(s.clone())],
-            ExprKind::Int(i) => vec![Item::Integer(*i)],
-            ExprKind::Dec(d) => vec![Item::Decimal(*d)],
-            ExprKind::Temporal(t) => vec![Item::Temporal(t.clone())],
-            ExprKind::Quantity(q) => vec![Item::Quantity(q.clone())],
-            ExprKind::This => fr.this.to_vec(),
+            ExprKind::Empty => coll![],
+            ExprKind::Bool(b) => coll![Item::Boolean(*b)],
+            ExprKind::Str(s) => coll![Item::String(s.clone())],
+            ExprKind::Int(i) => coll![Item::Integer(*i)],
+            ExprKind::Dec(d) => coll![Item::Decimal(*d)],
+            ExprKind::Temporal(t) => coll![Item::Temporal(t.clone())],
+            ExprKind::Quantity(q) => coll![Item::Quantity(q.clone())],
+            ExprKind::This => Coll::from(fr.this),
             ExprKind::Index => fr.index.map(Item::Integer).into_iter().collect(),
-            ExprKind::Total => fr.total.map(<[Item]>::to_vec).unwrap_or_default(),
+            ExprKind::Total => fr.total.map(Coll::from).unwrap_or_default(),
             ExprKind::Env(name) => self.env_var(name, e.pos)?,
             ExprKind::TypeArg(t) => {
                 return Err(FhirPathError::exec(
@@ -246,7 +254,7 @@ impl<'e, 'a> Ev<'e, 'a> {
             },
             ExprKind::Call(target, name, args) => {
                 let inp = match target {
-                    None => focus.to_vec(),
+                    None => Coll::from(focus),
                     Some(t) => self.eval(t, focus, fr)?,
                 };
                 self.call(name, &inp, args, fr, e.pos)?
@@ -265,7 +273,7 @@ impl<'e, 'a> Ev<'e, 'a> {
                 let i = self.eval(idx, fr.this, fr)?;
                 match self.singleton_int(&i, idx.pos)? {
                     Some(i) if i >= 0 => base.into_iter().nth(i as usize).into_iter().collect(),
-                    _ => vec![],
+                    _ => coll![],
                 }
             }
             ExprKind::Neg(inner) => {
@@ -276,15 +284,15 @@ impl<'e, 'a> Ev<'e, 'a> {
             ExprKind::Is(inner, spec) => {
                 let v = self.eval(inner, focus, fr)?;
                 match v.as_slice() {
-                    [] => vec![],
-                    [one] => vec![Item::Boolean(self.is_type(one, spec, e.pos)?)],
+                    [] => coll![],
+                    [one] => coll![Item::Boolean(self.is_type(one, spec, e.pos)?)],
                     _ => return Err(FhirPathError::exec(e.pos, "'is' needs a single item")),
                 }
             }
             ExprKind::As(inner, spec) => {
                 // Lenient like the HL7 Java engine: filters a collection.
                 let v = self.eval(inner, focus, fr)?;
-                let mut out = Vec::new();
+                let mut out = Coll::new();
                 for it in v {
                     if self.as_type(&it, spec, e.pos)? {
                         out.push(it);
@@ -297,9 +305,9 @@ impl<'e, 'a> Ev<'e, 'a> {
 
     fn env_var(&self, name: &str, pos: usize) -> R<'a> {
         if let Some(v) = self.env.variables.get(name) {
-            return Ok(v.clone());
+            return Ok(Coll::from(v.as_slice()));
         }
-        let s = |v: &str| Ok(vec![Item::String(v.to_string())]);
+        let s = |v: &str| Ok(coll![Item::String(v.to_string())]);
         match name {
             "resource" => Ok(self
                 .input
@@ -313,11 +321,9 @@ impl<'e, 'a> Ev<'e, 'a> {
                 .map(|n| self.typed_resource(n))
                 .into_iter()
                 .collect()),
-            "context" => Ok(self
-                .input
-                .context
-                .clone()
-                .unwrap_or_else(|| self.input.focus.clone())),
+            "context" => Ok(Coll::from(
+                self.input.context.as_deref().unwrap_or(&self.input.focus),
+            )),
             "ucum" => s("http://unitsofmeasure.org"),
             "sct" => s("http://snomed.info/sct"),
             "loinc" => s("http://loinc.org"),
@@ -340,7 +346,7 @@ impl<'e, 'a> Ev<'e, 'a> {
     pub fn arg(&self, args: &[Expr], i: usize, fr: &Frame<'_, 'a>) -> R<'a> {
         match args.get(i) {
             Some(a) => self.eval(a, fr.this, fr),
-            None => Ok(vec![]),
+            None => Ok(coll![]),
         }
     }
 

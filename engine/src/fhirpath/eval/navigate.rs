@@ -46,7 +46,7 @@ impl<'a> Ev<'_, 'a> {
 
     /// `.name` on every item.
     pub fn navigate(&self, base: &[Item<'a>], name: &str, pos: usize) -> R<'a> {
-        let mut out = Vec::new();
+        let mut out = Coll::new();
         for it in base {
             self.child_named(it, name, &mut out);
             self.check_size(out.len(), pos)?;

@@ -1,5 +1,6 @@
 //! Operators: equality, comparison, arithmetic, boolean logic, unions.
 
+use super::coll;
 use super::{Call, Coll, Ev, Frame, R};
 use crate::fhirpath::datetime::{TemporalKind, MILLI, SECOND};
 use crate::fhirpath::decimal::Decimal;
@@ -71,8 +72,11 @@ fn system_key(it: &Item<'_>) -> Option<String> {
 }
 
 /// Structural hash of a JSON value, consistent with [`json_eq`]
-/// (numbers by value, object members in any order).
-fn hash_node(n: &Node, h: &mut impl Hasher) {
+/// (numbers by value, object members in any order). It looks `depth`
+/// levels down only, and long strings by their length and ends: hashing a
+/// resource for `distinct()` must not walk all of it, and nodes with equal
+/// hashes are compared in full anyway.
+fn hash_node(n: &Node, depth: u8, h: &mut impl Hasher) {
     match &n.value {
         Value::Null => 0u8.hash(h),
         Value::Bool(b) => b.hash(h),
@@ -80,17 +84,27 @@ fn hash_node(n: &Node, h: &mut impl Hasher) {
             Some(d) => d.normalize().to_string().hash(h),
             None => s.hash(h),
         },
+        // Length and ends: narratives run to kilobytes.
+        Value::String(s) if s.len() > 64 => {
+            s.len().hash(h);
+            s.as_bytes()[..32].hash(h);
+            s.as_bytes()[s.len() - 32..].hash(h);
+        }
         Value::String(s) => s.hash(h),
         Value::Array(a) => {
             a.len().hash(h);
-            a.iter().for_each(|x| hash_node(x, h));
+            if depth > 0 {
+                a.iter().for_each(|x| hash_node(x, depth - 1, h));
+            }
         }
         Value::Object(members) => {
             let mut acc = 0u64;
             for m in members {
                 let mut mh = DefaultHasher::new();
                 m.key.hash(&mut mh);
-                hash_node(&m.value, &mut mh);
+                if depth > 0 {
+                    hash_node(&m.value, depth - 1, &mut mh);
+                }
                 acc = acc.wrapping_add(mh.finish());
             }
             acc.hash(h);
@@ -98,7 +112,9 @@ fn hash_node(n: &Node, h: &mut impl Hasher) {
     }
 }
 
-/// Items seen so far, by equality (for distinct, union, repeat).
+/// Items seen so far, by equality (for distinct, union, repeat). Keyed by
+/// instance data, so the maps keep std's keyed hasher (no crafted
+/// collisions).
 #[derive(Default)]
 pub(crate) struct Seen<'a> {
     /// Strings held by the instance, borrowed (the common case: ids,
@@ -136,7 +152,7 @@ impl<'a> Seen<'a> {
             Item::Node(n) => match n.node {
                 Some(node) => {
                     let mut h = DefaultHasher::new();
-                    hash_node(node, &mut h);
+                    hash_node(node, 3, &mut h);
                     let bucket = self.nodes.entry(h.finish()).or_default();
                     if bucket.iter().any(|o| json_eq(o, node)) {
                         return false;
@@ -361,9 +377,9 @@ fn b<'a>(v: Option<bool>) -> Coll<'a> {
 /// Unary minus.
 pub(crate) fn negate(v: Coll<'_>, pos: usize) -> R<'_> {
     let Some(it) = single(&v, pos)? else {
-        return Ok(vec![]);
+        return Ok(coll![]);
     };
-    Ok(vec![match it.to_system() {
+    Ok(coll![match it.to_system() {
         Some(Item::Integer(i)) => Item::Integer(
             i.checked_neg()
                 .ok_or_else(|| FhirPathError::exec(pos, "arithmetic overflow"))?,
@@ -377,7 +393,7 @@ pub(crate) fn negate(v: Coll<'_>, pos: usize) -> R<'_> {
             return Err(FhirPathError::exec(
                 pos,
                 "unary minus needs a number or quantity",
-            ))
+            ));
         }
     }])
 }
@@ -411,12 +427,12 @@ pub(crate) fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usiz
         (BinOp::Mul, Integer(a), Integer(b)) => Integer(a.checked_mul(b).ok_or_else(over)?),
         (BinOp::IntDiv, Integer(a), Integer(b)) => match a.checked_div(b) {
             Some(v) => Integer(v),
-            None if b == 0 => return Ok(vec![]),
+            None if b == 0 => return Ok(coll![]),
             None => return Err(over()),
         },
         (BinOp::Mod, Integer(a), Integer(b)) => match a.checked_rem(b) {
             Some(v) => Integer(v),
-            None if b == 0 => return Ok(vec![]),
+            None if b == 0 => return Ok(coll![]),
             None => return Err(over()),
         },
         (BinOp::Add, q @ Quantity(_), t @ Temporal(_)) => return arith(op, t, q, pos),
@@ -445,7 +461,7 @@ pub(crate) fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usiz
             // The sum is expressed in the finer unit (`7 'd' + 12 'h'` is `180 'h'`).
             let unit = a.finer_unit(&b).to_string();
             let (Some(a), Some(b)) = (a.convert_to(&unit), b.convert_to(&unit)) else {
-                return Ok(vec![]);
+                return Ok(coll![]);
             };
             let v = if op == BinOp::Add {
                 a.value.add(b.value)
@@ -460,7 +476,7 @@ pub(crate) fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usiz
         (BinOp::Mul | BinOp::Div, Quantity(a), Quantity(b)) => {
             match a.mul_div(&b, op == BinOp::Div) {
                 Some(q) => Quantity(q),
-                None => return Ok(vec![]),
+                None => return Ok(coll![]),
             }
         }
         (BinOp::Mul | BinOp::Div, Quantity(a), n @ (Integer(_) | Decimal(_))) => {
@@ -475,7 +491,7 @@ pub(crate) fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usiz
                     value,
                     unit: a.unit,
                 }),
-                None => return Ok(vec![]),
+                None => return Ok(coll![]),
             }
         }
         (BinOp::Mul, n @ (Integer(_) | Decimal(_)), Quantity(a)) => {
@@ -493,21 +509,21 @@ pub(crate) fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usiz
                 BinOp::Mul => Decimal(x.mul(y).ok_or_else(over)?),
                 BinOp::Div => match x.div(y) {
                     Some(v) => Decimal(v),
-                    None => return Ok(vec![]),
+                    None => return Ok(coll![]),
                 },
                 BinOp::IntDiv => match x.div_trunc(y) {
                     Some(v) => Integer(v.to_i64().ok_or_else(over)?),
-                    None => return Ok(vec![]),
+                    None => return Ok(coll![]),
                 },
                 BinOp::Mod => match x.rem(y) {
                     Some(v) => Decimal(v),
-                    None => return Ok(vec![]),
+                    None => return Ok(coll![]),
                 },
                 _ => return Err(err()),
             }
         }
     };
-    Ok(vec![out])
+    Ok(coll![out])
 }
 
 fn num(i: &Item<'_>) -> Option<Decimal> {
@@ -633,14 +649,14 @@ fn apply_op<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize
         BinOp::In | BinOp::Contains => {
             let (item, coll) = if op == BinOp::In { (&l, &r) } else { (&r, &l) };
             let Some(it) = single(item, pos)? else {
-                return Ok(vec![]);
+                return Ok(coll![]);
             };
             ev.tick(coll.len() as u64, pos)?;
             Ok(b(Some(coll.iter().any(|c| equals(&it, c) == Some(true)))))
         }
         BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
             let (Some(x), Some(y)) = (single(&l, pos)?, single(&r, pos)?) else {
-                return Ok(vec![]);
+                return Ok(coll![]);
             };
             let o = compare(&x, &y, pos)?;
             Ok(b(o.map(|o| match op {
@@ -660,11 +676,11 @@ fn apply_op<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize
                     },
                 })
             };
-            Ok(vec![Item::String(s(&l)? + &s(&r)?)])
+            Ok(coll![Item::String(s(&l)? + &s(&r)?)])
         }
         _ => {
             let (Some(x), Some(y)) = (single(&l, pos)?, single(&r, pos)?) else {
-                return Ok(vec![]);
+                return Ok(coll![]);
             };
             let bad = || FhirPathError::exec(pos, "arithmetic on a non-primitive value");
             let (x, y) = match op {
@@ -688,8 +704,8 @@ pub(crate) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         "is" => (|| {
             let t = spec(c)?;
             match c.inp {
-                [] => Ok(vec![]),
-                [one] => Ok(vec![Item::Boolean(c.ev.is_type(one, &t, c.pos)?)]),
+                [] => Ok(coll![]),
+                [one] => Ok(coll![Item::Boolean(c.ev.is_type(one, &t, c.pos)?)]),
                 _ => Err(c.err("is() needs a single item")),
             }
         })(),
@@ -698,7 +714,7 @@ pub(crate) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             if c.inp.len() > 1 && c.ev.strict_singletons {
                 return Err(c.err("as() needs a single item"));
             }
-            let mut out = Vec::new();
+            let mut out = Coll::new();
             for it in c.inp {
                 if c.ev.as_type(it, &t, c.pos)? {
                     out.push(it.clone());

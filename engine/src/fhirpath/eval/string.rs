@@ -1,26 +1,31 @@
 //! String manipulation (§5.6), plus the 2.1 helpers trim/split/join.
 
+use super::coll;
 use super::{Call, R};
 use crate::fhirpath::value::Item;
 use crate::fhirpath::FhirPathError;
 use regex::Regex;
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
-/// Compiled regexes, shared across evaluations (bounded).
-static REGEX_CACHE: LazyLock<Mutex<HashMap<String, Regex>>> =
+/// Compiled regexes, shared across evaluations (bounded). Shared through
+/// `Arc`: a cloned `Regex` starts a fresh match-cache pool, which costs
+/// more than many matches.
+static REGEX_CACHE: LazyLock<Mutex<HashMap<String, Arc<Regex>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Compiles (or fetches) a regex in single-line mode.
-pub(crate) fn regex(pattern: &str, pos: usize) -> Result<Regex, FhirPathError> {
+pub(crate) fn regex(pattern: &str, pos: usize) -> Result<Arc<Regex>, FhirPathError> {
     let mut cache = REGEX_CACHE.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(r) = cache.get(pattern) {
         return Ok(r.clone());
     }
-    let r = regex::RegexBuilder::new(&format!("(?s){pattern}"))
-        .size_limit(1 << 22)
-        .build()
-        .map_err(|e| FhirPathError::exec(pos, format!("invalid regex: {e}")))?;
+    let r = Arc::new(
+        regex::RegexBuilder::new(&format!("(?s){pattern}"))
+            .size_limit(1 << 22)
+            .build()
+            .map_err(|e| FhirPathError::exec(pos, format!("invalid regex: {e}")))?,
+    );
     if cache.len() > 1000 {
         cache.clear();
     }
@@ -48,7 +53,7 @@ fn with_flags(c: &Call<'_, '_, '_, '_>, pattern: &str) -> Result<String, FhirPat
 }
 
 fn s<'a>(v: String) -> R<'a> {
-    Ok(vec![Item::String(v)])
+    Ok(coll![Item::String(v)])
 }
 
 pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
@@ -96,16 +101,16 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
                 );
             }
             if parts.is_empty() && c.inp.is_empty() {
-                return Ok(vec![]);
+                return Ok(coll![]);
             }
             return s(parts.join(&sep));
         }
         let Some(input) = c.single_str()? else {
-            return Ok(vec![]);
+            return Ok(coll![]);
         };
         let chars = || input.chars().collect::<Vec<_>>();
         match name {
-            "length" => Ok(vec![Item::Integer(input.chars().count() as i64)]),
+            "length" => Ok(coll![Item::Integer(input.chars().count() as i64)]),
             "upper" => s(input.to_uppercase()),
             "lower" => s(input.to_lowercase()),
             "trim" => s(input.trim().to_string()),
@@ -115,29 +120,29 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
                 .collect()),
             "lastIndexOf" => {
                 let Some(sub) = c.str_arg(0)? else {
-                    return Ok(vec![]);
+                    return Ok(coll![]);
                 };
-                Ok(vec![Item::Integer(match input.rfind(&*sub) {
+                Ok(coll![Item::Integer(match input.rfind(&*sub) {
                     Some(i) => input[..i].chars().count() as i64,
                     None => -1,
                 })])
             }
             "indexOf" => {
                 let Some(sub) = c.str_arg(0)? else {
-                    return Ok(vec![]);
+                    return Ok(coll![]);
                 };
-                Ok(vec![Item::Integer(match input.find(&*sub) {
+                Ok(coll![Item::Integer(match input.find(&*sub) {
                     Some(i) => input[..i].chars().count() as i64,
                     None => -1,
                 })])
             }
             "substring" => {
                 let Some(start) = c.int_arg(0)? else {
-                    return Ok(vec![]);
+                    return Ok(coll![]);
                 };
                 let cs = chars();
                 if start < 0 || start as usize >= cs.len() {
-                    return Ok(vec![]);
+                    return Ok(coll![]);
                 }
                 let len = match c.args.len() {
                     1 => cs.len(),
@@ -152,9 +157,9 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
             }
             "startsWith" | "endsWith" | "contains" => {
                 let Some(sub) = c.str_arg(0)? else {
-                    return Ok(vec![]);
+                    return Ok(coll![]);
                 };
-                Ok(vec![Item::Boolean(match name {
+                Ok(coll![Item::Boolean(match name {
                     "startsWith" => input.starts_with(&*sub),
                     "endsWith" => input.ends_with(&*sub),
                     _ => input.contains(&*sub),
@@ -162,7 +167,7 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
             }
             "replace" => {
                 let (Some(pat), Some(rep)) = (c.str_arg(0)?, c.str_arg(1)?) else {
-                    return Ok(vec![]);
+                    return Ok(coll![]);
                 };
                 if pat.is_empty() {
                     // Insert the replacement between characters and at both ends.
@@ -177,21 +182,21 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
             }
             "matches" => {
                 let Some(pat) = c.str_arg(0)? else {
-                    return Ok(vec![]);
+                    return Ok(coll![]);
                 };
                 let pat = with_flags(c, &pat)?;
-                Ok(vec![Item::Boolean(regex(&pat, c.pos)?.is_match(&input))])
+                Ok(coll![Item::Boolean(regex(&pat, c.pos)?.is_match(&input))])
             }
             "matchesFull" => {
                 let Some(pat) = c.str_arg(0)? else {
-                    return Ok(vec![]);
+                    return Ok(coll![]);
                 };
                 let pat = with_flags(c, &format!("^(?:{pat})$"))?;
-                Ok(vec![Item::Boolean(regex(&pat, c.pos)?.is_match(&input))])
+                Ok(coll![Item::Boolean(regex(&pat, c.pos)?.is_match(&input))])
             }
             "replaceMatches" => {
                 let (Some(pat), Some(rep)) = (c.str_arg(0)?, c.str_arg(1)?) else {
-                    return Ok(vec![]);
+                    return Ok(coll![]);
                 };
                 if pat.is_empty() {
                     return s(input.into_owned());
@@ -200,7 +205,7 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
             }
             "split" => {
                 let Some(sep) = c.str_arg(0)? else {
-                    return Ok(vec![]);
+                    return Ok(coll![]);
                 };
                 Ok(input
                     .split(&*sep)

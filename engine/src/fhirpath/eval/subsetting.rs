@@ -1,13 +1,13 @@
 //! Subsetting (§5.3): single, first, last, tail, skip, take, intersect, exclude.
 
 use super::ops::{distinct, equals};
-use super::{Call, R};
+use super::{Call, Coll, R};
 
 pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     let inp = c.inp;
     Some(match name {
         "single" => match inp {
-            [] | [_] => Ok(inp.to_vec()),
+            [] | [_] => Ok(Coll::from(inp)),
             _ => Err(c.err("single() on a collection of several items")),
         },
         "first" => Ok(inp.first().cloned().into_iter().collect()),
@@ -28,7 +28,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             let other = c.arg(0)?;
             c.ev.tick((inp.len() * other.len().max(1)) as u64, c.pos)?;
             let keep = name == "intersect";
-            let out: Vec<_> = inp
+            let out: Coll<'a> = inp
                 .iter()
                 .filter(|a| other.iter().any(|b| equals(a, b) == Some(true)) == keep)
                 .cloned()

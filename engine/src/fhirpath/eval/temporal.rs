@@ -1,6 +1,7 @@
 //! Date/time component extraction (FHIRPath 2.1 `yearOf()` ... `timeOf()`,
 //! which fhirpath.js and R4-era engines provide).
 
+use super::coll;
 use super::{Call, R};
 use crate::fhirpath::datetime::{
     Temporal, TemporalKind, DAY, HOUR, MILLI, MINUTE, MONTH, SECOND, YEAR,
@@ -47,7 +48,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     }
     Some((|| {
         let Some(t) = c.single()?.and_then(temporal) else {
-            return Ok(vec![]);
+            return Ok(coll![]);
         };
         let is_time = t.kind == TemporalKind::Time;
         let out = match name {

@@ -1,11 +1,12 @@
 //! Tree navigation (§5.8): children, descendants.
 
+use super::Coll;
 use super::{Call, R};
 
 pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     Some(match name {
         "children" => (|| {
-            let mut out = Vec::new();
+            let mut out = Coll::new();
             for it in c.inp {
                 c.ev.children_of(it, &mut out);
                 c.ev.check_size(out.len(), c.pos)?;
@@ -14,10 +15,10 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         })(),
         "descendants" => (|| {
             // Iterative walk: a JSON tree is finite and acyclic.
-            let mut out = Vec::new();
-            let mut frontier = c.inp.to_vec();
+            let mut out = Coll::new();
+            let mut frontier = Coll::from(c.inp);
             while !frontier.is_empty() {
-                let mut next = Vec::new();
+                let mut next = Coll::new();
                 for it in &frontier {
                     c.ev.children_of(it, &mut next);
                 }

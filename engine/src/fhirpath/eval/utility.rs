@@ -1,6 +1,7 @@
 //! Utility functions (§5.9): trace, now/today/timeOfDay, not, aggregate.
 
 use super::ops::compare;
+use super::{coll, Coll};
 use super::{Call, R};
 use crate::fhirpath::datetime::{Temporal, TemporalKind, DAY, HOUR, MILLI};
 use crate::fhirpath::parser::ExprKind;
@@ -46,13 +47,13 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             if let Some(log) = &c.ev.env.trace {
                 let shown = match c.args.get(1) {
                     Some(p) => {
-                        let mut out = Vec::new();
+                        let mut out = Coll::new();
                         for (i, it) in c.inp.iter().enumerate() {
                             out.extend(c.ev.lambda(p, it, i, None)?);
                         }
                         out
                     }
-                    None => c.inp.to_vec(),
+                    None => Coll::from(c.inp),
                 };
                 let rendered = shown
                     .iter()
@@ -66,7 +67,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                     .collect();
                 log.borrow_mut().push((label.into_owned(), rendered));
             }
-            Ok(c.inp.to_vec())
+            Ok(Coll::from(c.inp))
         })(),
         "now" | "today" | "timeOfDay" => (|| {
             // Read once per evaluation, so every call agrees.
@@ -89,7 +90,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 }
                 _ => {}
             }
-            Ok(vec![Item::Temporal(t)])
+            Ok(coll![Item::Temporal(t)])
         })(),
         "type" => Ok(c
             .inp
@@ -107,13 +108,13 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         "sort" => sort(c),
         "not" => (|| {
             Ok(match c.ev.singleton_bool(c.inp, c.pos)? {
-                Some(b) => vec![Item::Boolean(!b)],
-                None => vec![],
+                Some(b) => coll![Item::Boolean(!b)],
+                None => coll![],
             })
         })(),
         "aggregate" => (|| {
             c.arity(1, 2)?;
-            let mut total = if c.args.len() > 1 { c.arg(1)? } else { vec![] };
+            let mut total = if c.args.len() > 1 { c.arg(1)? } else { coll![] };
             for (i, it) in c.inp.iter().enumerate() {
                 total = c.ev.lambda(&c.args[0], it, i, Some(&total))?;
                 c.ev.check_size(total.len(), c.pos)?;
@@ -131,7 +132,7 @@ fn sort<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
     for (i, it) in c.inp.iter().enumerate() {
         let mut keys = Vec::new();
         if c.args.is_empty() {
-            keys.push((vec![it.clone()], false));
+            keys.push((coll![it.clone()], false));
         }
         for a in c.args {
             let (e, desc) = match &a.kind {
