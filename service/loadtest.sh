@@ -72,6 +72,12 @@ run() {
     BUNDLE_DIR="$BUNDLE_DIR" TARGET_PATH="$path" API_KEY="$KEY" \
         wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$ROOT/service/loadtest.lua" \
         "http://127.0.0.1:$PORT" | grep '^RESULT'
+    # Mean time inside the engine (parse + validate) per request so far:
+    # what the rest of each request's CPU is spent on can be read off it.
+    curl -fs "http://127.0.0.1:$PORT/metrics" | awk '
+        /^shinny_validation_duration_seconds_sum/ {s=$2}
+        /^shinny_validation_duration_seconds_count/ {c=$2}
+        END { if (c > 0) printf "engine: %.2f ms per validation (mean of %d, warm-ups included)\n", s*1000/c, c }'
 }
 
 echo "storage: ${STORAGE:-sqlite}"
