@@ -112,6 +112,9 @@ struct Parser<'a> {
     /// container instead of one per doubling).
     members: Vec<Member>,
     items: Vec<Node>,
+    /// Strings with escapes are assembled here, then copied once at their
+    /// exact size (narratives carry thousands of escaped quotes).
+    scratch: String,
 }
 
 impl<'a> Parser<'a> {
@@ -125,6 +128,7 @@ impl<'a> Parser<'a> {
             limits,
             members: Vec::new(),
             items: Vec::new(),
+            scratch: String::new(),
         }
     }
 
@@ -358,7 +362,17 @@ impl<'a> Parser<'a> {
     /// stored inline (no allocation), which matters for keys and codes.
     fn string(&mut self) -> Result<CompactString, ParseError> {
         self.bump(); // opening quote
-        let mut out = CompactString::default();
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        let r = self.string_into(&mut out);
+        let r = r.map(|plain| plain.unwrap_or_else(|| CompactString::from(out.as_str())));
+        self.scratch = out;
+        r
+    }
+
+    /// The string after the opening quote: `Some` when it has no escape
+    /// (taken straight from the input), else `None` with the text in `out`.
+    fn string_into(&mut self, out: &mut String) -> Result<Option<CompactString>, ParseError> {
         loop {
             // Copy the run of plain bytes in one go.
             let start = self.pos;
@@ -370,18 +384,18 @@ impl<'a> Parser<'a> {
             self.col += if ascii { n } else { run.chars().count() } as u32;
             if out.is_empty() && self.peek() == Some(b'"') {
                 self.bump();
-                return Ok(CompactString::from(run));
+                return Ok(Some(CompactString::from(run)));
             }
             out.push_str(run);
             match self.peek() {
                 None => return Err(self.err("Unterminated string; the JSON is truncated")),
                 Some(b'"') => {
                     self.bump();
-                    return Ok(out);
+                    return Ok(None);
                 }
                 Some(b'\\') => {
                     self.bump();
-                    self.escape(&mut out)?;
+                    self.escape(out)?;
                 }
                 Some(_) => {
                     return Err(self.err(
@@ -407,7 +421,7 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
-    fn escape(&mut self, out: &mut CompactString) -> Result<(), ParseError> {
+    fn escape(&mut self, out: &mut String) -> Result<(), ParseError> {
         let c = match self.peek() {
             Some(b'"') => '"',
             Some(b'\\') => '\\',

@@ -6,7 +6,7 @@ use super::walk::Walker;
 use crate::fxhash::FxHashMap;
 use crate::json::Node;
 use crate::messages as msg;
-use crate::model::TypeRef;
+use crate::model::{Structure, TypeRef};
 use crate::outcome::IssueType;
 
 /// The entries of one Bundle, by fullUrl and by `Type/id`.
@@ -188,23 +188,26 @@ pub(super) fn check_reference<'a>(w: &mut Walker<'a>, v: &'a Node, ty: &TypeRef)
         .or(named_type)
         .or_else(|| v.get("type").and_then(Node::as_str));
 
-    // Allowed target types from the target profiles (listed only for the
-    // message, so the common case allocates nothing).
-    let allowed = || {
-        ty.target_profiles
-            .iter()
-            .filter_map(|tp| w.ctx.structure_by_url(tp))
-            .map(|(_, s)| s.type_name.as_str())
-    };
-    if ty.target_profiles.is_empty()
-        || allowed().count() < ty.target_profiles.len() // unknown target profile: cannot judge
-        || allowed().any(|t| t == "Resource")
+    // The target profiles, looked up once: `None` for an unknown one.
+    let resolved: smallvec::SmallVec<[Option<&Structure>; 4]> = ty
+        .target_profiles
+        .iter()
+        .map(|tp| w.ctx.structure_by_url(tp).map(|(_, s)| s))
+        .collect();
+    if resolved.is_empty()
+        || resolved.iter().any(Option::is_none) // unknown target profile: cannot judge
+        || resolved.iter().flatten().any(|s| s.type_name == "Resource")
     {
         return;
     }
     let Some(actual) = actual_type else { return };
-    if !allowed().any(|t| t == actual) {
-        let list: Vec<&str> = allowed().collect();
+    if !resolved.iter().flatten().any(|s| s.type_name == actual) {
+        // Allowed target types, listed for the message.
+        let list: Vec<&str> = resolved
+            .iter()
+            .flatten()
+            .map(|s| s.type_name.as_str())
+            .collect();
         at(
             w,
             msg::REFERENCE_TARGET_TYPE,
@@ -222,32 +225,25 @@ pub(super) fn check_reference<'a>(w: &mut Walker<'a>, v: &'a Node, ty: &TypeRef)
         );
         return;
     }
-    // Conformance of a resolved target to the (non-base) target profiles.
+    // Conformance of a resolved target to the (non-base) target profiles;
+    // a base definition of the actual type among them allows any.
     let Some(target) = target else { return };
-    let is_profile_of_actual = |p: &String| {
-        w.ctx
-            .structure_by_url(p)
-            .is_some_and(|(_, s)| s.is_profile && s.type_name == actual)
-    };
-    if !ty.target_profiles.iter().any(is_profile_of_actual) {
+    let of_actual = |s: &Structure| s.type_name == actual;
+    if resolved
+        .iter()
+        .flatten()
+        .any(|s| of_actual(s) && !s.is_profile)
+    {
         return;
     }
     let profiles: Vec<&String> = ty
         .target_profiles
         .iter()
-        .filter(|p| {
-            w.ctx
-                .structure_by_url(p)
-                .is_some_and(|(_, s)| s.is_profile && s.type_name == actual)
-        })
+        .zip(&resolved)
+        .filter(|(_, s)| s.as_ref().is_some_and(|s| s.is_profile && of_actual(s)))
+        .map(|(p, _)| p)
         .collect();
-    if profiles.is_empty()
-        || ty.target_profiles.iter().any(|p| {
-            w.ctx
-                .structure_by_url(p)
-                .is_some_and(|(_, s)| !s.is_profile && s.type_name == actual)
-        })
-    {
+    if profiles.is_empty() {
         return;
     }
     if !profiles.iter().any(|p| w.conforms(target, p)) {

@@ -282,10 +282,25 @@ impl<'a> Walker<'a> {
         self.path.truncate(saved);
     }
 
-    /// Appends `[i]` to the path without a temporary string.
+    /// Appends `[i]` to the path, digits by hand: it runs for every item
+    /// of every repeating element, where `write!` showed in profiles.
     pub fn push_index(&mut self, i: usize) {
-        use std::fmt::Write;
-        let _ = write!(self.path, "[{i}]");
+        let mut digits = [0u8; 20];
+        let mut n = i;
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.path.push('[');
+        for &d in &digits[at..] {
+            self.path.push(char::from(d));
+        }
+        self.path.push(']');
     }
 
     pub fn report(&mut self, f: Finding<'_>) {
