@@ -6,7 +6,7 @@
 
 use serde_json::Value as J;
 use shinny_engine::fhirpath::{
-    compile, CompileOptions, Environment, EvalCache, EvalInput, Item, ModelInfo,
+    compile, CompileOptions, Environment, EvalCache, EvalInput, Item, ModelInfo, TypeName,
 };
 use shinny_engine::json::{self, Node};
 use shinny_suite::shared_dir;
@@ -413,7 +413,9 @@ fn js_case(
                         }
                         _ => Item::node(
                             v,
-                            Arc::from(v.get("resourceType").and_then(Node::as_str).unwrap_or("")),
+                            TypeName::from(
+                                v.get("resourceType").and_then(Node::as_str).unwrap_or(""),
+                            ),
                         ),
                     })
                 })

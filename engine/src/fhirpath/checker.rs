@@ -6,7 +6,6 @@ use super::model::{resolve_key, ModelInfo};
 use super::parser::{Expr, ExprKind, TypeSpec};
 use super::value::{is_fhir_primitive, TypeName};
 use super::{CompileOptions, FhirPathError};
-use std::sync::Arc;
 
 /// Static type knowledge: `None` = unknown (no checks below this point).
 type Types = Option<Vec<TypeName>>;
@@ -157,7 +156,7 @@ pub(super) fn check(e: &Expr, opts: &CompileOptions) -> Result<Vec<FhirPathError
         warnings: Default::default(),
     };
     let ctx: Types = match (&opts.context_type, ck.model) {
-        (Some(t), Some(m)) if m.is_type(t) => Some(vec![Arc::from(t.as_str())]),
+        (Some(t), Some(m)) if m.is_type(t) => Some(vec![TypeName::from(t.as_str())]),
         _ => None,
     };
     ck.visit(e, &ctx, &ctx)?;
@@ -205,8 +204,8 @@ impl Checker<'_> {
             }
             if is_fhir_primitive(t) {
                 match name {
-                    "extension" => out.push(Arc::from("Extension")),
-                    "id" => out.push(Arc::from("string")),
+                    "extension" => out.push(TypeName::from("Extension")),
+                    "id" => out.push(TypeName::from("string")),
                     _ => {}
                 }
                 continue;
@@ -254,7 +253,7 @@ impl Checker<'_> {
                     return Ok(Some(if matching.is_empty() {
                         vec![]
                     } else {
-                        vec![Arc::from(name.as_str())]
+                        vec![TypeName::from(name.as_str())]
                     }));
                 }
                 self.navigate(types, name, e.pos)?
@@ -342,11 +341,11 @@ impl Checker<'_> {
                         Some(ExprKind::TypeArg(t))
                             if self.model.is_some_and(|m| m.is_type(&t.name)) =>
                         {
-                            Some(vec![Arc::from(t.name.as_str())])
+                            Some(vec![TypeName::from(t.name.as_str())])
                         }
                         _ => None,
                     },
-                    Res::Extension => self.model.map(|_| vec![Arc::from("Extension")]),
+                    Res::Extension => self.model.map(|_| vec![TypeName::from("Extension")]),
                     Res::Str => {
                         if let (Some(types), Some(m)) = (&inp, self.model) {
                             if !types.is_empty()
@@ -399,7 +398,7 @@ impl Checker<'_> {
                                 format!("{} can never be a {}", types[0], t.name),
                             ));
                         }
-                        Some(vec![Arc::from(t.name.as_str())])
+                        Some(vec![TypeName::from(t.name.as_str())])
                     }
                     _ => None,
                 }

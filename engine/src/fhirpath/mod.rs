@@ -46,6 +46,7 @@ mod memo;
 mod model;
 mod parser;
 pub mod quantity;
+mod typename;
 mod value;
 
 use crate::json::Node;
@@ -215,7 +216,7 @@ impl<'a> EvalInput<'a> {
     /// (a FHIR type or element path), inside `resource` / `root`.
     pub fn element(focus: &'a Node, type_name: &str, resource: &'a Node, root: &'a Node) -> Self {
         EvalInput {
-            focus: vec![Item::node(focus, Arc::from(type_name))],
+            focus: vec![Item::node(focus, TypeName::from(type_name))],
             resource: Some(resource),
             root_resource: Some(root),
             bundle: None,

@@ -4,7 +4,6 @@
 use super::value::TypeName;
 use crate::fxhash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
 /// What an element of a type declares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,7 +75,7 @@ pub trait ModelInfo: Send + Sync {
         if !self.is_type(first) {
             return None;
         }
-        let mut cur: TypeName = Arc::from(first);
+        let mut cur = TypeName::interned(first);
         for seg in segs {
             let c = self.child(&cur, seg)?;
             if c.choice || c.types.len() != 1 {
@@ -196,10 +195,10 @@ impl SnapshotModel {
         let base = sd
             .get("baseDefinition")
             .and_then(|v| v.as_str())
-            .map(|b| Arc::from(last_segment(b)));
+            .map(|b| TypeName::interned(last_segment(b)));
         {
             let e = self.types.entry(type_name.to_string()).or_default();
-            e.name = Some(Arc::from(type_name));
+            e.name = Some(TypeName::interned(type_name));
             e.base = base;
             e.kind = Some(kind);
         }
@@ -229,7 +228,7 @@ impl SnapshotModel {
             };
             let mut types: Vec<TypeName> = Vec::new();
             if let Some(r) = el.get("contentReference").and_then(|v| v.as_str()) {
-                types.push(Arc::from(r.trim_start_matches('#')));
+                types.push(TypeName::interned(r.trim_start_matches('#')));
             }
             for t in el
                 .get("type")
@@ -268,14 +267,14 @@ impl SnapshotModel {
                 if (code == "BackboneElement" || code == "Element") && type_name != code {
                     // Inline element: its children are listed under its path.
                     let e = self.types.entry(path.to_string()).or_default();
-                    e.base = Some(Arc::from(code.as_str()));
+                    e.base = Some(TypeName::interned(code.as_str()));
                     e.kind = Some(TypeKind::Complex);
-                    types.push(Arc::from(path));
+                    types.push(TypeName::interned(path));
                 } else if kind == TypeKind::Resource && name == "id" && parent == type_name {
                     // Resource.id is declared System.String but is an `id`.
-                    types.push(Arc::from("id"));
+                    types.push(TypeName::interned("id"));
                 } else {
-                    types.push(Arc::from(code.as_str()));
+                    types.push(TypeName::interned(code.as_str()));
                 }
             }
             let info = ChildInfo {

@@ -4,10 +4,8 @@ use super::datetime::{Temporal, TemporalKind};
 use super::decimal::Decimal;
 use super::quantity::{calendar_keyword, Quantity};
 use crate::json::{Node, Value};
-use std::sync::Arc;
 
-/// A FHIR type name (or a backbone element path such as `Patient.contact`).
-pub type TypeName = Arc<str>;
+pub use super::typename::TypeName;
 
 /// A reference into the instance tree.
 #[derive(Debug, Clone)]

@@ -9,13 +9,14 @@
 
 use super::walk::{Mode, Walker};
 use super::Finding;
-use crate::fhirpath::{Environment, EvalCache, EvalHost, EvalInput, Item, NodeItem};
+use crate::fhirpath::{
+    Environment, EvalCache, EvalHost, EvalInput, Item, ModelInfo, NodeItem, TypeName,
+};
 use crate::json::{Node, Value};
 use crate::messages as msg;
 use crate::model::Context;
 use crate::outcome::{IssueType, Severity};
 use crate::terminology::Membership;
-use std::sync::Arc;
 
 const ELE_1: &str = "hasValue() or (children().count() > id.count())";
 const EXT_1: &str = "extension.exists() != value.exists()";
@@ -178,7 +179,12 @@ fn element_input<'a>(
         vec![Item::Node(NodeItem {
             node: focus,
             ext,
-            type_name: Arc::from(type_name),
+            // The model's interned name: no allocation per element.
+            type_name: w
+                .ctx
+                .fhirpath_model()
+                .type_name(type_name)
+                .unwrap_or_else(|| TypeName::from(type_name)),
         })],
         res.resource,
         res.root,

@@ -26,7 +26,6 @@ use super::{Environment, EvalInput, FhirPathError};
 use crate::json::{Node, Value};
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::sync::Arc;
 
 /// A collection.
 /// Most intermediate results hold one item: those stay off the heap.
@@ -117,7 +116,7 @@ pub(crate) fn typed_root(node: &Node) -> Item<'_> {
         .get("resourceType")
         .and_then(Node::as_str)
         .unwrap_or("");
-    Item::node(node, Arc::from(t))
+    Item::node(node, crate::fhirpath::TypeName::from(t))
 }
 
 pub(crate) fn evaluate<'a>(

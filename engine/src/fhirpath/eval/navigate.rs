@@ -5,7 +5,6 @@
 use super::{Coll, Ev, R};
 use crate::fhirpath::value::{Item, NodeItem, TypeName};
 use crate::json::{Member, Node, Value};
-use std::sync::Arc;
 
 impl<'a> Ev<'_, 'a> {
     /// A resource typed by its `resourceType` (the model's interned name,
@@ -18,7 +17,7 @@ impl<'a> Ev<'_, 'a> {
         let name = self
             .model
             .and_then(|m| m.type_name(t))
-            .unwrap_or_else(|| Arc::from(t));
+            .unwrap_or_else(|| TypeName::from(t));
         Item::node(node, name)
     }
 
@@ -62,7 +61,7 @@ impl<'a> Ev<'_, 'a> {
             Some(rt) if rt != &**declared => self
                 .model
                 .and_then(|m| m.type_name(rt))
-                .unwrap_or_else(|| Arc::from(rt)),
+                .unwrap_or_else(|| TypeName::from(rt)),
             _ => declared.clone(),
         }
     }
@@ -138,7 +137,7 @@ impl<'a> Ev<'_, 'a> {
             None => {
                 // A primitive: only `id` and `extension` from its `_x` sibling.
                 if let Some(ext) = n.ext.and_then(Node::as_object) {
-                    let t: TypeName = Arc::from(if name == "extension" {
+                    let t = TypeName::from_static(if name == "extension" {
                         "Extension"
                     } else {
                         "string"
@@ -175,14 +174,14 @@ impl<'a> Ev<'_, 'a> {
             }
             Some((model, None)) if model.is_type(t) => {
                 if name == "resourceType" {
-                    self.push_member(members, name, &Arc::from("string"), out);
+                    self.push_member(members, name, &TypeName::from_static("string"), out);
                 } else if let Some((_, ty)) = crate::fhirpath::model::resolve_key(model, t, name) {
                     // `valueQuantity` style (rejected by the checker when
                     // the context type is known; evaluates like fhirpath.js).
                     self.push_member(members, name, &ty, out);
                 }
             }
-            _ => self.push_member(members, name, &Arc::from(""), out),
+            _ => self.push_member(members, name, &TypeName::from_static(""), out),
         }
     }
 
@@ -194,7 +193,7 @@ impl<'a> Ev<'_, 'a> {
         let Some(members) = n.node.and_then(Node::as_object) else {
             if let Some(ext) = n.ext.and_then(Node::as_object) {
                 for m in ext {
-                    let t: TypeName = Arc::from(if &*m.key == "extension" {
+                    let t = TypeName::from_static(if &*m.key == "extension" {
                         "Extension"
                     } else {
                         "string"
@@ -230,7 +229,7 @@ impl<'a> Ev<'_, 'a> {
         let t = self
             .model
             .and_then(|m| crate::fhirpath::model::resolve_key(m, &n.type_name, key).map(|(_, t)| t))
-            .unwrap_or_else(|| Arc::from(""));
+            .unwrap_or_else(|| TypeName::from_static(""));
         self.push_member(members, key, &t, out);
     }
 }
