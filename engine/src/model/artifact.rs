@@ -53,6 +53,9 @@ impl Context {
                 expected: FORMAT_VERSION,
             });
         }
-        postcard::from_bytes(&bytes[12..]).map_err(|e| ArtifactError::Corrupt(e.to_string()))
+        let context: Context = postcard::from_bytes(&bytes[12..])
+            .map_err(|e| ArtifactError::Corrupt(e.to_string()))?;
+        context.terminology.prepare();
+        Ok(context)
     }
 }

@@ -245,6 +245,7 @@ impl ContextBuilder {
             terminology,
             report,
         };
+        context.terminology.prepare();
         compile_constraints(context)
     }
 }

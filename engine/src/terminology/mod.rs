@@ -419,6 +419,12 @@ fn normalize_display(s: &str) -> String {
 }
 
 impl Terminology {
+    /// Builds the string look-up index now (it is not part of artifacts),
+    /// so that the first validation after loading does not pay for it.
+    pub(crate) fn prepare(&self) {
+        let _ = self.strings.find("");
+    }
+
     fn id(&self, s: &str) -> Option<u32> {
         self.strings.find(s)
     }
