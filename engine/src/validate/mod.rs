@@ -1,11 +1,15 @@
 //! Instance validation against a compiled [`Context`].
 //!
-//! The walker (`walk`) matches JSON properties to compiled elements and
-//! hands values to one module per check family: `cardinality`, `primitive`
-//! (formats and ranges), `values` (fixed, pattern, maxLength, min/max),
-//! `bundle` (fullUrl rules). Resources are validated against their base
-//! type, then against each profile in `meta.profile` and each profile the
-//! caller asks for.
+//! The walker (`walk`, with its state in `walker`) matches JSON properties
+//! to compiled elements and hands values to one module per check family:
+//! `cardinality`, `primitive` (formats and ranges), `values` (fixed,
+//! pattern, maxLength, min/max), `bundle` (fullUrl rules), `slicing`,
+//! `extensions`, `references`, `bindings`, `invariants`, `questionnaire`.
+//! Resources are validated against their base type, then against each
+//! profile in `meta.profile` and each profile the caller asks for;
+//! `conformance` makes one profile pass per (resource, profile) per
+//! document, shared by those passes and by conformance questions (profile
+//! slices, reference targets).
 
 mod bindings;
 mod bundle;
@@ -19,6 +23,7 @@ mod references;
 mod slicing;
 mod values;
 mod walk;
+mod walker;
 
 use crate::json::{self, Node, Pos};
 use crate::messages as msg;
