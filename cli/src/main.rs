@@ -15,14 +15,15 @@ mod setup;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
 /// mimalloc: validation allocates many small short-lived blocks (JSON
 /// trees, FHIRPath collections), where it takes a fraction of the system
 /// allocator's time. The engine library itself leaves the choice to the
 /// program that links it.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(

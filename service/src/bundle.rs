@@ -109,7 +109,8 @@ fn steering(state: &AppState, headers: &HeaderMap) -> Result<Steering, ApiError>
     })
 }
 
-/// Reads the body up to the configured limit (413 beyond it).
+/// Reads the body up to the configured limit (413 beyond it) and within
+/// the configured time (408 after it).
 async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>, ApiError> {
     let limit = state.config.server.max_body_bytes;
     let too_large = || {
@@ -123,10 +124,17 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(c) => Ok(c.to_bytes().to_vec()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(e) => Err(ApiError::bad_request(format!(
+    let secs = state.config.server.body_read_timeout_seconds.max(1);
+    let read = Limited::new(body, limit).collect();
+    match tokio::time::timeout(Duration::from_secs(secs), read).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("the request body did not arrive within {secs} s"),
+        )),
+        Ok(Ok(c)) => Ok(c.to_bytes().to_vec()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Ok(Err(e)) => Err(ApiError::bad_request(format!(
             "could not read the request body: {e}"
         ))),
     }

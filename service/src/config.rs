@@ -9,6 +9,7 @@
 //! max_concurrent_validations = 2     # SHINNY_MAX_CONCURRENT (default: cores)
 //! max_queued = 64                    # SHINNY_MAX_QUEUED
 //! retry_after_seconds = 1
+//! body_read_timeout_seconds = 30     # SHINNY_BODY_READ_TIMEOUT (408 after it)
 //!
 //! [storage]
 //! backend = "sqlite"                 # or "postgres"; SHINNY_STORAGE
@@ -94,6 +95,10 @@ pub struct ServerConfig {
     pub max_queued: usize,
     /// `Retry-After` sent with 503, in seconds.
     pub retry_after_seconds: u64,
+    /// Time allowed for a request body to arrive, in seconds (408 after
+    /// it), so that a client that stops sending cannot hold an admission
+    /// slot forever.
+    pub body_read_timeout_seconds: u64,
     /// Name used in the CapabilityStatement when no tenant brands it.
     pub publisher: String,
     /// HTTPS, and optionally client certificates; plain HTTP when absent.
@@ -126,6 +131,7 @@ impl Default for ServerConfig {
                 .unwrap_or(2),
             max_queued: 64,
             retry_after_seconds: 1,
+            body_read_timeout_seconds: 30,
             publisher: "shinny".into(),
             tls: None,
         }
@@ -316,6 +322,9 @@ impl Config {
         }
         if let Some(v) = get("SHINNY_MAX_CONCURRENT") {
             self.server.max_concurrent_validations = num("SHINNY_MAX_CONCURRENT", v)?;
+        }
+        if let Some(v) = get("SHINNY_BODY_READ_TIMEOUT") {
+            self.server.body_read_timeout_seconds = num("SHINNY_BODY_READ_TIMEOUT", v)?;
         }
         if let Some(v) = get("SHINNY_MAX_QUEUED") {
             self.server.max_queued = num("SHINNY_MAX_QUEUED", v)?;

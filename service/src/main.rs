@@ -1,6 +1,8 @@
 //! `shinny-service [--config FILE]`: starts the service.
 
 use shinny_service::{start, AppState, Config};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// mimalloc: validation allocates many small short-lived blocks (JSON
 /// trees, FHIRPath collections), where it takes a fraction of the system
@@ -8,14 +10,13 @@ use shinny_service::{start, AppState, Config};
 /// program that links it.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::path::PathBuf;
-use std::process::ExitCode;
 
 const USAGE: &str = "usage: shinny-service [--config FILE]\n\
 Without --config: 127.0.0.1:8080, SQLite in ./shinny.db, the SHIN-NY context\n\
 from $FHIR_PACKAGE_CACHE or ~/.fhir/packages. Environment overrides:\n\
 SHINNY_LISTEN, SHINNY_MODE, SHINNY_STORAGE, SHINNY_SQLITE_PATH, SHINNY_PG_URL,\n\
 SHINNY_POLICY, SHINNY_MAX_BODY_BYTES, SHINNY_MAX_CONCURRENT, SHINNY_MAX_QUEUED,\n\
+SHINNY_BODY_READ_TIMEOUT,\n\
 SHINNY_API_KEY (quickstart tenant), RUST_LOG (log filter), SHINNY_LOG_JSON=1.";
 
 fn main() -> ExitCode {

@@ -690,3 +690,36 @@ both_backends!(
     public_endpoints,
     concurrent_clients
 );
+
+/// A client that stops sending its body gets 408 once
+/// `server.body_read_timeout_seconds` has passed, instead of holding its
+/// admission slot forever.
+#[test]
+fn stalled_body_times_out() {
+    use std::io::{Read, Write};
+    let s = TestServer::start_with(Mode::Gateway, Db::Sqlite, |c| {
+        c.server.body_read_timeout_seconds = 1;
+    })
+    .unwrap();
+    let mut tcp = std::net::TcpStream::connect(s.addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let head = format!(
+        "POST /Bundle/$validate HTTP/1.1\r\nHost: {}\r\nX-TechBD-Tenant-ID: qe-a\r\nX-API-Key: {KEY_A}\r\nContent-Type: application/fhir+json\r\nContent-Length: 1000\r\n\r\n{{\"resourceType\":",
+        s.addr
+    );
+    tcp.write_all(head.as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !response.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tcp.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("no response within the read timeout: {e}"),
+        }
+    }
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+}
