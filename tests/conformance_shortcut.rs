@@ -147,10 +147,9 @@ fn reference_cycles_give_the_same_outcome() {
         .join("us.ny.hrsn#1.9.4/package/example/Bundle-AHCHRSNQuestionnaireResponseExample.json");
     let bundle: Value = serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json");
     let entries = bundle["entry"].as_array().expect("entries");
-    let grouper = entries
+    assert!(entries
         .iter()
-        .position(|e| e["resource"]["id"] == "ObservationResponseQuestion1grouper")
-        .expect("the grouper Observation");
+        .any(|e| e["resource"]["id"] == "ObservationResponseQuestion1grouper"));
     let member = entries
         .iter()
         .position(|e| e["resource"]["id"] == "ObservationResponseHousingInstability71802-3")
@@ -177,5 +176,4 @@ fn reference_cycles_give_the_same_outcome() {
         "{:#?}",
         seen[1]
     );
-    assert!(grouper != member);
 }

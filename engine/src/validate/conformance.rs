@@ -5,15 +5,16 @@
 //! Each (resource, profile) pair gets one profile pass per document. A pass
 //! run for a conformance question keeps its issues (with expressions
 //! relative to the resource) so that the main walk, when it reaches the
-//! resource, replays them under its own path instead of walking again; the
-//! SHIN-NY Bundle profile matches every entry against its slices' profiles,
-//! which are also the entries' `meta.profile`.
+//! resource, replays them under its own path instead of walking again. And
+//! a resource that conforms to a profile in its `meta.profile` conforms to
+//! that profile's ancestors: SHIN-NY's references name the SDOH CC and US
+//! Core profiles that its own profiles derive from.
 
-use super::walk::{Mode, Walker};
+use super::walk::Walker;
 use crate::fxhash::FxHashMap;
 use crate::json::Node;
 use crate::model::StructId;
-use crate::outcome::{InvariantStats, Issue, Severity};
+use crate::outcome::{InvariantStats, Issue};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -84,9 +85,8 @@ impl<'a> Walker<'a> {
         let assumed_before = cache.borrow().assumed;
         let rt = rt.unwrap_or(&p.type_name);
         let mut sub = self.sub_walker_at(node, rt, &p.url);
-        sub.mode = Mode::Profile;
         sub.walk_object(node, pid, 0, true);
-        let ok = !sub.has_errors();
+        let ok = !sub.has_errors_since(0);
         let mut state = cache.borrow_mut();
         let sound = state.assumed == assumed_before;
         let (issues, stats) = sub.into_parts();
@@ -117,9 +117,7 @@ impl<'a> Walker<'a> {
         }
         let start = self.issue_count();
         self.walk_object(node, pid, 0, true);
-        let ok = !self
-            .issues_since(start)
-            .any(|i| i.severity >= Severity::Error);
+        let ok = !self.has_errors_since(start);
         cache
             .borrow_mut()
             .passes

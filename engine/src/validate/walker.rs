@@ -159,50 +159,42 @@ impl<'a> Walker<'a> {
         (self.issues, self.stats)
     }
 
-    /// A walker sharing this one's document context (bundle index, current
-    /// entry and resources) with no issues of its own, for conformance
-    /// tests such as profile discriminators.
-    pub fn sub_walker(&self) -> Walker<'a> {
+    /// A sub-walker at the root of resource `node` (of type `rt`), set up
+    /// as the main walk is when it reaches it, for a profile pass against
+    /// `profile`: it shares this walker's document context (Bundle index,
+    /// conformance and invariant results), has no issues of its own, and
+    /// a Bundle entry is its own root with its entry's fullUrl.
+    /// Expressions start at `rt`, as for a top-level resource.
+    pub fn sub_walker_at(&self, node: &'a Node, rt: &str, profile: &str) -> Walker<'a> {
+        let mut resources = self.resources.clone();
+        let mut full_url = self.full_url;
+        if let Some(entry_url) = self.index.as_ref().and_then(|ix| ix.entry_full_url(node)) {
+            if let Some(b) = resources.iter().rposition(|n| is_bundle(n)) {
+                resources.truncate(b + 1);
+            }
+            full_url = entry_url;
+        }
+        resources.push(node);
         Walker {
             ctx: self.ctx,
             issues: Vec::new(),
-            path: String::new(),
-            resource_type: self.resource_type.clone(),
-            profile: None,
-            mode: self.mode,
+            path: rt.to_string(),
+            resource_type: rt.to_string(),
+            profile: Some(profile.to_string()),
+            mode: Mode::Profile,
             index: self.index.clone(),
-            full_url: self.full_url,
-            resources: self.resources.clone(),
-            unknown_extensions: super::UnknownExtensions::Ignore,
+            full_url,
+            resources,
+            unknown_extensions: self.unknown_extensions,
             conformance: self.conformance.clone(),
             invariant_results: self.invariant_results.clone(),
-            unknown_questionnaire_is_error: false,
+            unknown_questionnaire_is_error: self.unknown_questionnaire_is_error,
             stats: Default::default(),
             skip_invariants: self.skip_invariants,
             extension_urls: Vec::new(),
             matched_pool: Vec::new(),
             exhaustive_conformance: self.exhaustive_conformance,
         }
-    }
-
-    /// A sub-walker at the root of resource `node` (of type `rt`), set up
-    /// as the main walk is when it reaches it, for a profile pass against
-    /// `profile`: a Bundle entry is its own root and takes its entry's
-    /// fullUrl. Expressions start at `rt`, as for a top-level resource.
-    pub fn sub_walker_at(&self, node: &'a Node, rt: &str, profile: &str) -> Walker<'a> {
-        let mut sub = self.sub_walker();
-        sub.path.push_str(rt);
-        sub.resource_type = rt.to_string();
-        sub.profile = Some(profile.to_string());
-        sub.unknown_extensions = self.unknown_extensions;
-        if let Some(full_url) = self.index.as_ref().and_then(|ix| ix.entry_full_url(node)) {
-            if let Some(b) = sub.resources.iter().rposition(|n| is_bundle(n)) {
-                sub.resources.truncate(b + 1);
-            }
-            sub.full_url = full_url;
-        }
-        sub.resources.push(node);
-        sub
     }
 
     /// Adds the issues and invariant counts of a profile pass that a
@@ -225,13 +217,11 @@ impl<'a> Walker<'a> {
         self.issues.len()
     }
 
-    /// The issues reported since the count was `start`.
-    pub fn issues_since(&self, start: usize) -> impl Iterator<Item = &Issue> {
-        self.issues[start..].iter()
-    }
-
-    pub fn has_errors(&self) -> bool {
-        self.issues.iter().any(|i| i.severity >= Severity::Error)
+    /// Whether an error was reported since the issue count was `start`.
+    pub fn has_errors_since(&self, start: usize) -> bool {
+        self.issues[start..]
+            .iter()
+            .any(|i| i.severity >= Severity::Error)
     }
 
     /// Resolves a literal reference within the document.
