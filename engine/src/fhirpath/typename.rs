@@ -67,20 +67,8 @@ impl AsRef<str> for TypeName {
     }
 }
 
-impl std::borrow::Borrow<str> for TypeName {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
 impl From<&str> for TypeName {
     fn from(s: &str) -> Self {
-        TypeName(Repr::Shared(Arc::from(s)))
-    }
-}
-
-impl From<String> for TypeName {
-    fn from(s: String) -> Self {
         TypeName(Repr::Shared(Arc::from(s)))
     }
 }
@@ -92,12 +80,6 @@ impl PartialEq for TypeName {
 }
 
 impl Eq for TypeName {}
-
-impl PartialEq<str> for TypeName {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
 
 impl PartialEq<&str> for TypeName {
     fn eq(&self, other: &&str) -> bool {
