@@ -95,7 +95,7 @@ pub struct ServerConfig {
     pub max_queued: usize,
     /// `Retry-After` sent with 503, in seconds.
     pub retry_after_seconds: u64,
-    /// Time allowed for a request body to arrive, in seconds (408 after
+    /// Time allowed for a request body to arrive, in seconds, at least 1 (408 after
     /// it), so that a client that stops sending cannot hold an admission
     /// slot forever.
     pub body_read_timeout_seconds: u64,
