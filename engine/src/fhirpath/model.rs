@@ -4,6 +4,7 @@
 use super::value::TypeName;
 use crate::fxhash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 
 /// What an element of a type declares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +63,12 @@ pub trait ModelInfo: Send + Sync {
             t = self.base_type(t)?;
         }
         None
+    }
+
+    /// [`ModelInfo::child`] for the type an item carries; models may
+    /// answer faster for their own (interned) type names.
+    fn child_of(&self, type_name: &TypeName, name: &str) -> Option<&ChildInfo> {
+        self.child(type_name, name)
     }
 
     /// The static type at an element path (`Patient.contact.name` ->
@@ -153,7 +160,16 @@ struct TypeEntry {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SnapshotModel {
     types: HashMap<String, TypeEntry>,
+    /// Every element of every type, inherited ones included, by the
+    /// address of the type's interned name: navigation asks for a child
+    /// of an item's type once per item, and the base-chain walk of
+    /// [`ModelInfo::child`] costs several string-keyed look-ups. Built on
+    /// first use or by [`SnapshotModel::prepare`]; reset by `add`.
+    #[serde(skip)]
+    flat: OnceLock<Flat>,
 }
+
+type Flat = HashMap<usize, HashMap<&'static str, ChildInfo>>;
 
 fn last_segment(url: &str) -> &str {
     url.rsplit('/').next().unwrap_or(url)
@@ -174,6 +190,7 @@ impl SnapshotModel {
 
     /// Adds one StructureDefinition.
     pub fn add(&mut self, sd: &serde_json::Value) {
+        self.flat = OnceLock::new();
         if sd.get("resourceType").and_then(|v| v.as_str()) != Some("StructureDefinition") {
             return;
         }
@@ -290,6 +307,42 @@ impl SnapshotModel {
         }
     }
 
+    /// Builds the look-up tables that navigation uses, so that the first
+    /// evaluation does not pay for them (they are built on first use
+    /// otherwise).
+    pub fn prepare(&self) {
+        self.flat();
+    }
+
+    fn flat(&self) -> &Flat {
+        self.flat.get_or_init(|| {
+            let mut flat = Flat::default();
+            for key in self.types.keys() {
+                let Some(interned) = TypeName::interned(key).static_str() else {
+                    continue; // past the interning bound: the slow path serves it
+                };
+                let mut all: HashMap<&'static str, ChildInfo> = HashMap::default();
+                let mut t: &str = key;
+                for _ in 0..32 {
+                    let Some(e) = self.types.get(t) else { break };
+                    for (name, info) in &e.children {
+                        let Some(name) = TypeName::interned(name).static_str() else {
+                            continue;
+                        };
+                        // The most derived declaration wins, as in `child`.
+                        all.entry(name).or_insert_with(|| info.clone());
+                    }
+                    match e.base.as_deref() {
+                        Some(b) => t = b,
+                        None => break,
+                    }
+                }
+                flat.insert(interned.as_ptr() as usize, all);
+            }
+            flat
+        })
+    }
+
     /// Number of known types (including backbone paths).
     pub fn len(&self) -> usize {
         self.types.len()
@@ -316,5 +369,17 @@ impl ModelInfo for SnapshotModel {
 
     fn type_name(&self, name: &str) -> Option<TypeName> {
         self.types.get(name)?.name.clone()
+    }
+
+    fn child_of(&self, type_name: &TypeName, name: &str) -> Option<&ChildInfo> {
+        // Names not interned by this model (or interned elsewhere, such as
+        // `from_static`) take the general path.
+        match type_name
+            .static_str()
+            .and_then(|s| self.flat().get(&(s.as_ptr() as usize)))
+        {
+            Some(children) => children.get(name),
+            None => self.child(type_name, name),
+        }
     }
 }

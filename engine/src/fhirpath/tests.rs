@@ -857,3 +857,80 @@ fn installed_clock() {
     );
     assert!(CALLS.load(Ordering::SeqCst) >= 1);
 }
+
+#[test]
+fn intersect_and_exclude_on_large_mixed_collections() {
+    // Past eight items the other side's strings go into a set: results
+    // must match pairwise `=` (strings equal only strings; numbers,
+    // dates and nodes compared as before).
+    let p = patient();
+    let many = "('a'|'b'|'c'|'d'|'e'|'f'|'g'|'h'|1|2.0|@2020-01-01|'x')";
+    let cases = [
+        (
+            format!("('a'|'z'|1|2|@2020-01-01|'h').intersect({many})"),
+            vec!["a", "1", "2", "2020-01-01", "h"],
+        ),
+        (
+            format!("('a'|'z'|1|3|@2020-01-02|'h').exclude({many})"),
+            vec!["z", "3", "2020-01-02"],
+        ),
+        (
+            format!("name.given.intersect({many} | 'Peter')"),
+            vec!["Peter"],
+        ),
+        (format!("('1'|'2').intersect({many})"), vec![]),
+    ];
+    for (expr, want) in cases {
+        assert_eq!(run(&expr, &p).unwrap(), want, "{expr}");
+    }
+}
+
+#[test]
+fn flattened_child_lookup_agrees_with_the_base_chain() {
+    let m = model();
+    let names = [
+        "id",
+        "extension",
+        "family",
+        "given",
+        "contact",
+        "name",
+        "value",
+        "url",
+        "nope",
+    ];
+    for t in [
+        "Patient",
+        "Patient.contact",
+        "HumanName",
+        "Extension",
+        "Observation",
+        "Bundle",
+    ] {
+        for n in names {
+            let interned = TypeName::interned(t);
+            let shared = TypeName::from(t);
+            assert_eq!(m.child_of(&interned, n), m.child(t, n), "{t}.{n}");
+            assert_eq!(m.child_of(&shared, n), m.child(t, n), "{t}.{n}");
+        }
+    }
+    // Inherited elements are found through the flattened table.
+    assert!(m.child_of(&TypeName::interned("Patient"), "id").is_some());
+    assert!(m
+        .child_of(&TypeName::interned("HumanName"), "extension")
+        .is_some());
+    // Adding a definition drops the table, so new elements are seen.
+    let mut sm = SnapshotModel::from_structure_definitions(&[json!({
+        "resourceType": "StructureDefinition", "type": "Thing", "kind": "complex-type",
+        "derivation": "specialization",
+        "snapshot": {"element": [{"path": "Thing"}, {"path": "Thing.a", "max": "1", "type": [{"code": "string"}]}]}
+    })]);
+    sm.prepare();
+    assert!(sm.child_of(&TypeName::interned("Thing"), "b").is_none());
+    sm.add(&json!({
+        "resourceType": "StructureDefinition", "type": "Thing", "kind": "complex-type",
+        "derivation": "specialization",
+        "snapshot": {"element": [{"path": "Thing"}, {"path": "Thing.b", "max": "1", "type": [{"code": "string"}]}]}
+    }));
+    assert!(sm.child_of(&TypeName::interned("Thing"), "b").is_some());
+}

@@ -45,6 +45,15 @@ impl TypeName {
         TypeName(Repr::Interned(name))
     }
 
+    /// The interned text (its address identifies the name), if interned
+    /// or static.
+    pub(crate) fn static_str(&self) -> Option<&'static str> {
+        match &self.0 {
+            Repr::Interned(s) => Some(s),
+            Repr::Shared(_) => None,
+        }
+    }
+
     /// The name as a string slice.
     pub fn as_str(&self) -> &str {
         match &self.0 {

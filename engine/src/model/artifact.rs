@@ -56,6 +56,7 @@ impl Context {
         let context: Context = postcard::from_bytes(&bytes[12..])
             .map_err(|e| ArtifactError::Corrupt(e.to_string()))?;
         context.terminology.prepare();
+        context.fhirpath_model.prepare();
         Ok(context)
     }
 }

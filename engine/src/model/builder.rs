@@ -246,6 +246,7 @@ impl ContextBuilder {
             report,
         };
         context.terminology.prepare();
+        context.fhirpath_model.prepare();
         compile_constraints(context)
     }
 }

@@ -55,8 +55,15 @@ impl<'a> Ev<'_, 'a> {
     }
 
     /// The type of a value declared `declared`: a resource says its own
-    /// (interned by the model, so no allocation per resource).
+    /// (interned by the model, so no allocation per resource). Only
+    /// elements declared `Resource` (the one abstract element type R4
+    /// uses: `Bundle.entry.resource`, `contained`, `Parameters`) or
+    /// untyped hold resources, so others are not searched for a
+    /// `resourceType` member.
     fn type_of_value(&self, node: &Node, declared: &TypeName) -> TypeName {
+        if !matches!(&**declared, "Resource" | "DomainResource" | "") {
+            return declared.clone();
+        }
         match node.get("resourceType").and_then(Node::as_str) {
             Some(rt) if rt != &**declared => self
                 .model
@@ -151,7 +158,7 @@ impl<'a> Ev<'_, 'a> {
         // One model look-up in the common case: a child found means the
         // type is known.
         let model = self.model.filter(|_| !t.is_empty());
-        match model.map(|m| (m, m.child(t, name))) {
+        match model.map(|m| (m, m.child_of(t, name))) {
             Some((_, Some(ci))) if ci.choice => {
                 for m in members {
                     // `valueString`, or `_valueString` alone (extension only).
