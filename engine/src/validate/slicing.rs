@@ -70,7 +70,8 @@ fn assign_with<'a>(
         .iter()
         .position(|&sl| s.elements[sl as usize].slice_name.as_deref() == Some("@default"));
     // Requirements per slice and discriminator, computed once.
-    let mut reqs: Vec<Vec<(String, Requirement<'a>)>> = Vec::with_capacity(e.slices.len());
+    // Discriminator paths are split once here, not per item and slice.
+    let mut reqs: Vec<Vec<(Segments<'a>, Requirement<'a>)>> = Vec::with_capacity(e.slices.len());
     for (k, &sl) in e.slices.iter().enumerate() {
         let slice = &s.elements[sl as usize];
         let mut per = Vec::new();
@@ -80,7 +81,7 @@ fn assign_with<'a>(
         }
         for (kind, path) in &slicing.discriminators {
             match requirement(w, s, slice, kind, path) {
-                Some(r) => per.push((path.clone(), r)),
+                Some(r) => per.push((segments(path), r)),
                 None => {
                     w.report_at(
                         Severity::Information,
@@ -106,7 +107,7 @@ fn assign_with<'a>(
     let mut seen_unmatched = false;
     for (i, item) in items.iter().enumerate() {
         let Some(item) = item else { continue };
-        let matches: Vec<usize> = reqs
+        let matches: smallvec::SmallVec<[usize; 4]> = reqs
             .iter()
             .enumerate()
             .filter(|(k, _)| Some(*k) != default_slice)
@@ -280,8 +281,11 @@ fn extension_url(seg: &str) -> &str {
 }
 
 /// Splits a discriminator path on dots outside parentheses and quotes.
-fn segments(path: &str) -> Vec<&str> {
-    let mut out = Vec::new();
+/// The steps of a discriminator path.
+type Segments<'p> = smallvec::SmallVec<[&'p str; 4]>;
+
+fn segments(path: &str) -> Segments<'_> {
+    let mut out = Segments::new();
     let (mut depth, mut quote, mut start) = (0i32, false, 0usize);
     for (i, c) in path.char_indices() {
         match c {
@@ -372,10 +376,13 @@ fn requirement<'c>(
 }
 
 /// The nodes a discriminator path selects in an item.
-fn nodes_at<'n>(w: &Walker<'n>, item: &'n Node, path: &str) -> Vec<&'n Node> {
-    let mut cur: Vec<&'n Node> = vec![item];
-    for seg in segments(path) {
-        let mut next = Vec::new();
+/// Nodes found under `item` by a discriminator path (mostly one or two).
+type Found<'n> = smallvec::SmallVec<[&'n Node; 2]>;
+
+fn nodes_at<'n>(w: &Walker<'n>, item: &'n Node, path: &[&str]) -> Found<'n> {
+    let mut cur: Found<'n> = smallvec::smallvec![item];
+    for &seg in path {
+        let mut next = Found::new();
         for n in cur {
             match seg {
                 "$this" => next.push(n),
@@ -426,34 +433,25 @@ fn satisfies<'n>(
     w: &mut Walker<'n>,
     item: &'n Node,
     item_type: Option<&str>,
-    path: &str,
+    path: &[&str],
     r: &Requirement<'_>,
 ) -> bool {
     match r {
         Requirement::Type(types) => {
             // The type of the item itself (choice suffix or resourceType),
             // or of the node at the path.
-            let found = if matches!(path, "$this" | "") {
-                item_type.map(str::to_string).or_else(|| {
-                    item.get("resourceType")
-                        .and_then(Node::as_str)
-                        .map(str::to_string)
-                })
+            let found = if matches!(path, ["$this" | ""]) {
+                item_type.or_else(|| item.get("resourceType").and_then(Node::as_str))
             } else {
-                nodes_at(w, item, path).first().and_then(|n| {
-                    n.get("resourceType")
-                        .and_then(Node::as_str)
-                        .map(str::to_string)
-                })
+                nodes_at(w, item, path)
+                    .first()
+                    .and_then(|n| n.get("resourceType").and_then(Node::as_str))
             };
-            found.is_some_and(|t| types.iter().any(|x| *x == t))
+            found.is_some_and(|t| types.contains(&t))
         }
-        Requirement::Profile(profiles) => {
-            let targets: Vec<&'n Node> = nodes_at(w, item, path);
-            targets
-                .iter()
-                .any(|t| profiles.iter().any(|p| w.conforms(t, p)))
-        }
+        Requirement::Profile(profiles) => nodes_at(w, item, path)
+            .iter()
+            .any(|t| profiles.iter().any(|p| w.conforms(t, p))),
         Requirement::Exists(want) => nodes_at(w, item, path).is_empty() != *want,
         Requirement::Equals(lit) => nodes_at(w, item, path).iter().any(|n| lit.equals(n)),
         Requirement::Matches(lit) => nodes_at(w, item, path).iter().any(|n| lit.matches(n)),
