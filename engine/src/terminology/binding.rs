@@ -244,13 +244,13 @@ pub fn check_binding(
         "extensible" => Strength::Extensible,
         _ => return out,
     };
-    if !term.value_set_known(value_set) {
+    let Some(vs) = term.find_value_set(value_set) else {
         out.push(unknown_value_set(value_set, String::new()));
         return out;
-    }
+    };
     match value {
         BindingValue::Code(code) | BindingValue::String(code) => {
-            let m = term.check_code(value_set, None, code, None);
+            let m = term.check_code_in(vs, None, code, None);
             out.extend(membership_finding(
                 &m,
                 strength,
@@ -261,7 +261,7 @@ pub fn check_binding(
         }
         BindingValue::Quantity { system, code } => {
             if let (Some(code), false) = (code, ucum_invalid) {
-                let m = term.check_code(value_set, system, code, None);
+                let m = term.check_code_in(vs, system, code, None);
                 out.extend(membership_finding(
                     &m,
                     strength,
@@ -273,7 +273,7 @@ pub fn check_binding(
         }
         BindingValue::Coding(c) => {
             if let Some(code) = c.code {
-                let m = term.check_code(value_set, c.system, code, c.display);
+                let m = term.check_code_in(vs, c.system, code, c.display);
                 out.extend(membership_finding(
                     &m,
                     strength,
@@ -296,7 +296,7 @@ pub fn check_binding(
             let mut results = Vec::new();
             for (i, c) in codings.iter().enumerate() {
                 if let Some(code) = c.code {
-                    let m = term.check_code(value_set, c.system, code, c.display);
+                    let m = term.check_code_in(vs, c.system, code, c.display);
                     results.push((i, code, m));
                 }
             }

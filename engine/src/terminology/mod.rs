@@ -365,6 +365,11 @@ impl StringTable {
     }
 }
 
+/// A known value set, looked up ([`Terminology::find_value_set`]): held
+/// content, or `None` for UCUM's unit value sets.
+#[derive(Clone, Copy)]
+pub(crate) struct FoundValueSet<'t>(Option<&'t StoredValueSet>);
+
 #[derive(Debug, Serialize, Deserialize)]
 struct StoredCodeSystem {
     url: u32,
@@ -610,17 +615,40 @@ impl Terminology {
         code: &str,
         display: Option<&str>,
     ) -> Membership {
-        let Some(vs) = self.value_set(vs_url) else {
-            if UCUM_VALUE_SETS.contains(&strip_version(vs_url)) {
-                return match system {
-                    Some(s) if strip_version(s) != UCUM => Membership::NotMember,
-                    _ if ucum::is_valid_ucum(code) => Membership::Member {
-                        display: DisplayCheck::NotChecked,
-                    },
-                    _ => Membership::NotMember,
-                };
-            }
-            return Membership::UnknownValueSet;
+        match self.find_value_set(vs_url) {
+            Some(vs) => self.check_code_in(vs, system, code, display),
+            None => Membership::UnknownValueSet,
+        }
+    }
+
+    /// Looks a value set up once, for [`Terminology::check_code_in`] on
+    /// several codes (the codings of one element); `None` when unknown.
+    pub(crate) fn find_value_set(&self, vs_url: &str) -> Option<FoundValueSet<'_>> {
+        match self.value_set(vs_url) {
+            Some(vs) => Some(FoundValueSet(Some(vs))),
+            None => UCUM_VALUE_SETS
+                .contains(&strip_version(vs_url))
+                .then_some(FoundValueSet(None)),
+        }
+    }
+
+    /// [`Terminology::check_code`] in a value set already looked up.
+    pub(crate) fn check_code_in(
+        &self,
+        found: FoundValueSet<'_>,
+        system: Option<&str>,
+        code: &str,
+        display: Option<&str>,
+    ) -> Membership {
+        let Some(vs) = found.0 else {
+            // UCUM's value sets: any valid unit.
+            return match system {
+                Some(s) if strip_version(s) != UCUM => Membership::NotMember,
+                _ if ucum::is_valid_ucum(code) => Membership::Member {
+                    display: DisplayCheck::NotChecked,
+                },
+                _ => Membership::NotMember,
+            };
         };
         let implied;
         let system = match system {
