@@ -195,83 +195,115 @@ const ALLOWED: &[&str] = &[
 ];
 
 /// Where a tag ends: the first `>` outside a quoted attribute value. All
-/// delimiters are ASCII, so a byte scan is UTF-8 safe; quoted values (long
-/// `style` attributes) are skipped with one memchr each.
-fn tag_end(s: &str) -> Option<usize> {
-    // `str::find` with an ASCII char is a memchr; positions found are
-    // ASCII bytes, hence char boundaries.
-    let find = |c: char, from: usize| s[from..].find(c).map(|p| p + from);
+/// delimiters are ASCII, so a byte scan is UTF-8 safe (an ASCII byte never
+/// occurs inside a multi-byte character).
+fn tag_end(s: &[u8]) -> Option<usize> {
     let mut from = 0;
     loop {
-        let gt = find('>', from)?;
-        match s.as_bytes()[from..gt]
-            .iter()
-            .position(|&c| c == b'"' || c == b'\'')
-        {
-            None => return Some(gt),
-            Some(q) => {
-                let open = from + q;
-                from = find(char::from(s.as_bytes()[open]), open + 1)? + 1;
-            }
+        let rel = memchr::memchr3(b'>', b'"', b'\'', &s[from..])?;
+        let at = from + rel;
+        match s[at] {
+            b'>' => return Some(at),
+            q => from = at + 1 + memchr::memchr(q, &s[at + 1..])? + 1,
         }
     }
 }
 
 /// Whether `name` (any case) is in [`ALLOWED`]: a binary search for the
 /// lower-cased name, as narratives hold thousands of tags.
-fn allowed_element(name: &str) -> bool {
+fn allowed_element(name: &[u8]) -> bool {
     let mut buf = [0u8; 16];
     let Some(lower) = buf.get_mut(..name.len()) else {
         return false; // longer than every allowed name
     };
-    lower.copy_from_slice(name.as_bytes());
+    lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
-    std::str::from_utf8(lower).is_ok_and(|l| ALLOWED.binary_search(&l).is_ok())
+    ALLOWED
+        .binary_search_by(|a| a.as_bytes().cmp(lower))
+        .is_ok()
+}
+
+/// `char::is_whitespace` for an ASCII byte (it includes vertical tab,
+/// which `u8::is_ascii_whitespace` does not).
+fn ascii_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
+}
+
+/// The first position in `s` (from `from`) of whitespace or of a byte
+/// for which `stop` holds; ASCII is judged byte by byte, and from the
+/// first non-ASCII character on the scan decodes characters (Unicode
+/// whitespace).
+fn find_ws_or(s: &str, from: usize, stop: impl Fn(u8) -> bool) -> Option<usize> {
+    let b = s.as_bytes();
+    for i in from..b.len() {
+        match b[i] {
+            c if c < 0x80 => {
+                if ascii_ws(c) || stop(c) {
+                    return Some(i);
+                }
+            }
+            // A lead byte: `i` is a character boundary.
+            _ => {
+                return s[i..]
+                    .find(|c: char| c.is_whitespace() || (c.is_ascii() && stop(c as u8)))
+                    .map(|p| p + i)
+            }
+        }
+    }
+    None
 }
 
 /// txt-1 and txt-2: only allowed elements, no scripting attributes, and
-/// some non-whitespace text (or an image).
+/// some non-whitespace text (or an image). Narratives are most of a
+/// SHIN-NY bundle's bytes, so this is a byte scan with memchr.
 pub(crate) fn html_ok(x: &str) -> bool {
-    let mut rest = x;
+    let b = x.as_bytes();
+    let mut at = 0;
     let mut has_content = false;
-    while let Some(lt) = rest.find('<') {
-        if !has_content && !rest[..lt].trim().is_empty() {
+    while let Some(rel) = memchr::memchr(b'<', &b[at..]) {
+        let lt = at + rel;
+        if !has_content && !x[at..lt].trim().is_empty() {
             has_content = true;
         }
-        rest = &rest[lt + 1..];
-        if let Some(r) = rest.strip_prefix("!--") {
-            match r.find("-->") {
-                Some(e) => rest = &r[e + 3..],
+        at = lt + 1;
+        if b[at..].starts_with(b"!--") {
+            match memchr::memmem::find(&b[at + 3..], b"-->") {
+                Some(e) => at += 3 + e + 3,
                 None => return false,
             }
             continue;
         }
-        let Some(gt) = tag_end(rest) else {
+        let Some(gt) = tag_end(&b[at..]) else {
             return false;
         };
-        let tag = &rest[..gt];
-        rest = &rest[gt + 1..];
-        if tag.starts_with('/') || tag.starts_with('?') || tag.starts_with('!') {
+        let (tag_start, tag_stop) = (at, at + gt);
+        at = tag_stop + 1;
+        if matches!(b.get(tag_start), Some(b'/' | b'?' | b'!')) {
             continue;
         }
-        let tag = tag.trim_end_matches('/');
-        let name_end = tag.find(char::is_whitespace).unwrap_or(tag.len());
-        let name = &tag[..name_end];
+        // `<br/>`: the name and attributes end before trailing slashes.
+        let mut stop = tag_stop;
+        while stop > tag_start && b[stop - 1] == b'/' {
+            stop -= 1;
+        }
+        let tag = &x[tag_start..stop];
+        let name_end = find_ws_or(tag, 0, |_| false).unwrap_or(tag.len());
+        let name = &tag.as_bytes()[..name_end];
         let name = match name.get(..6) {
-            Some(p) if p.eq_ignore_ascii_case("xhtml:") => &name[6..],
+            Some(p) if p.eq_ignore_ascii_case(b"xhtml:") => &name[6..],
             _ => name,
         };
         if !allowed_element(name) {
             return false;
         }
-        if name.eq_ignore_ascii_case("img") {
+        if name.eq_ignore_ascii_case(b"img") {
             has_content = true;
         }
         if !attributes_ok(&tag[name_end..]) {
             return false;
         }
     }
-    if !rest.trim().is_empty() {
+    if !has_content && !x[at..].trim().is_empty() {
         has_content = true;
     }
     has_content
@@ -281,22 +313,22 @@ pub(crate) fn html_ok(x: &str) -> bool {
 fn attributes_ok(attrs: &str) -> bool {
     let mut rest = attrs.trim_start();
     while !rest.is_empty() {
-        let name_end = rest
-            .find(|c: char| c == '=' || c.is_whitespace())
-            .unwrap_or(rest.len());
+        let name_end = find_ws_or(rest, 0, |c| c == b'=').unwrap_or(rest.len());
         let name = &rest[..name_end];
         rest = rest[name_end..].trim_start();
         let mut value = "";
         if let Some(r) = rest.strip_prefix('=') {
             let r = r.trim_start();
-            match r.chars().next() {
-                Some(q @ ('"' | '\'')) => {
-                    let end = r[1..].find(q).map(|e| e + 1).unwrap_or(r.len());
+            match r.as_bytes().first() {
+                Some(&q @ (b'"' | b'\'')) => {
+                    let end = memchr::memchr(q, &r.as_bytes()[1..])
+                        .map(|e| e + 1)
+                        .unwrap_or(r.len());
                     value = &r[1..end];
                     rest = r.get(end + 1..).unwrap_or("");
                 }
                 _ => {
-                    let end = r.find(char::is_whitespace).unwrap_or(r.len());
+                    let end = find_ws_or(r, 0, |_| false).unwrap_or(r.len());
                     value = &r[..end];
                     rest = &r[end..];
                 }
@@ -343,5 +375,12 @@ mod tests {
         assert!(!ok("<div>  \n </div>"));
         assert!(!ok("<div><!-- unterminated </div>"));
         assert!(!ok(r#"<div title="unterminated>x</div>"#));
+        // Whitespace as `char::is_whitespace` has it: vertical tab and
+        // no-break space separate a name from its attributes.
+        assert!(ok("<div\u{b}class=\"a\">x</div>"));
+        assert!(ok("<div\u{a0}class=\"a\">x</div>"));
+        assert!(!ok("<div\u{a0}onload=\"a\">x</div>"));
+        assert!(!ok("<div>\u{a0}\u{b}</div>"));
+        assert!(ok("<p>caf\u{e9}</p><br/><br />"));
     }
 }
