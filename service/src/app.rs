@@ -186,19 +186,19 @@ pub async fn start(state: AppState) -> std::io::Result<Server> {
     let state = Arc::new(state);
     let router = crate::routes::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = match &state.config.server.tls {
-        Some(tls) => {
-            let acceptor = crate::tls::acceptor(tls).map_err(std::io::Error::other)?;
-            tokio::spawn(crate::tls::serve(listener, router, acceptor, rx))
-        }
-        None => tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-        }),
+    let acceptor = match &state.config.server.tls {
+        Some(tls) => Some(crate::tls::acceptor(tls).map_err(std::io::Error::other)?),
+        None => None,
     };
+    let header_read_timeout =
+        std::time::Duration::from_secs(state.config.server.header_read_timeout_seconds.max(1));
+    let task = tokio::spawn(crate::listen::serve(
+        listener,
+        router,
+        acceptor,
+        header_read_timeout,
+        rx,
+    ));
     let scheme = if state.config.server.tls.is_some() {
         "https"
     } else {

@@ -10,6 +10,7 @@
 //! max_queued = 64                    # SHINNY_MAX_QUEUED
 //! retry_after_seconds = 1
 //! body_read_timeout_seconds = 30     # SHINNY_BODY_READ_TIMEOUT (408 after it)
+//! header_read_timeout_seconds = 30   # SHINNY_HEADER_READ_TIMEOUT (connection closed)
 //!
 //! [storage]
 //! backend = "sqlite"                 # or "postgres"; SHINNY_STORAGE
@@ -99,6 +100,10 @@ pub struct ServerConfig {
     /// it), so that a client that stops sending cannot hold an admission
     /// slot forever.
     pub body_read_timeout_seconds: u64,
+    /// Time allowed for a request's headers to arrive, in seconds, at
+    /// least 1; the connection is closed after it, so that clients that
+    /// trickle headers (slowloris) cannot hold connections open.
+    pub header_read_timeout_seconds: u64,
     /// Name used in the CapabilityStatement when no tenant brands it.
     pub publisher: String,
     /// HTTPS, and optionally client certificates; plain HTTP when absent.
@@ -132,6 +137,7 @@ impl Default for ServerConfig {
             max_queued: 64,
             retry_after_seconds: 1,
             body_read_timeout_seconds: 30,
+            header_read_timeout_seconds: 30,
             publisher: "shinny".into(),
             tls: None,
         }
@@ -325,6 +331,9 @@ impl Config {
         }
         if let Some(v) = get("SHINNY_BODY_READ_TIMEOUT") {
             self.server.body_read_timeout_seconds = num("SHINNY_BODY_READ_TIMEOUT", v)?;
+        }
+        if let Some(v) = get("SHINNY_HEADER_READ_TIMEOUT") {
+            self.server.header_read_timeout_seconds = num("SHINNY_HEADER_READ_TIMEOUT", v)?;
         }
         if let Some(v) = get("SHINNY_MAX_QUEUED") {
             self.server.max_queued = num("SHINNY_MAX_QUEUED", v)?;

@@ -21,6 +21,7 @@ pub mod config;
 pub mod contexts;
 pub mod fhir;
 pub mod forward;
+pub mod listen;
 pub mod metrics;
 pub mod routes;
 pub mod status;

@@ -723,3 +723,44 @@ fn stalled_body_times_out() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }
+
+/// A client that sends part of its headers and then nothing is
+/// disconnected after `header_read_timeout_seconds` (slowloris), over plain
+/// HTTP (the TLS path shares the accept loop); a normal request on the
+/// same server is still served.
+#[test]
+fn stalled_headers_are_cut_off() {
+    use std::io::{Read, Write};
+    let s = TestServer::start_with(Mode::Gateway, Db::Sqlite, |c| {
+        c.server.header_read_timeout_seconds = 1;
+    })
+    .unwrap();
+    let mut tcp = std::net::TcpStream::connect(s.addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    tcp.write_all(b"GET /metadata HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    let mut got = Vec::new();
+    loop {
+        match tcp.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            // A reset is a close as well.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("connection still open after the read timeout: {e}"),
+        }
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "{waited:?}"
+    );
+    assert!(waited < std::time::Duration::from_secs(15), "{waited:?}");
+    // Nothing but (at most) a 408 was sent back.
+    let text = String::from_utf8_lossy(&got);
+    assert!(got.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    // The server still answers.
+    assert_eq!(s.request("GET", "/metadata").send().status, 200);
+}
