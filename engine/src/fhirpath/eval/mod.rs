@@ -199,7 +199,9 @@ impl<'e, 'a> Ev<'e, 'a> {
         r
     }
 
-    /// [`Ev::eval_inner`] through the shared cache.
+    /// [`Ev::eval_inner`] through the shared cache (out of line: its key
+    /// would enlarge the frame of every [`Ev::eval`]).
+    #[inline(never)]
     fn eval_shared(
         &self,
         cache: &super::EvalCache<'a>,
@@ -225,7 +227,33 @@ impl<'e, 'a> Ev<'e, 'a> {
         Ok(r)
     }
 
+    /// The frequent node kinds; the others are in [`Ev::eval_rare`], out
+    /// of line, so that this function's stack frame (one per level of
+    /// recursion) stays small.
+    #[inline(never)]
     fn eval_inner(&self, e: &Expr, focus: &[Item<'a>], fr: &Frame<'_, 'a>) -> R<'a> {
+        match &e.kind {
+            ExprKind::Member(target, name) => match target {
+                None => self.root_member(focus, name, e.pos),
+                Some(t) => {
+                    let base = self.eval(t, focus, fr)?;
+                    self.navigate(&base, name, e.pos)
+                }
+            },
+            ExprKind::Call(target, name, args) => match target {
+                None => self.call(name, focus, args, fr, e.pos),
+                Some(t) => {
+                    let inp = self.eval(t, focus, fr)?;
+                    self.call(name, &inp, args, fr, e.pos)
+                }
+            },
+            ExprKind::Binary(op, l, r) => ops::binary(self, *op, l, r, focus, fr, e.pos),
+            _ => self.eval_rare(e, focus, fr),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_rare(&self, e: &Expr, focus: &[Item<'a>], fr: &Frame<'_, 'a>) -> R<'a> {
         Ok(match &e.kind {
             ExprKind::Empty => coll![],
             ExprKind::Bool(b) => coll![Item::Boolean(*b)],
@@ -243,20 +271,6 @@ impl<'e, 'a> Ev<'e, 'a> {
                     e.pos,
                     format!("unexpected type name {}", t.name),
                 ))
-            }
-            ExprKind::Member(target, name) => match target {
-                None => self.root_member(focus, name, e.pos)?,
-                Some(t) => {
-                    let base = self.eval(t, focus, fr)?;
-                    self.navigate(&base, name, e.pos)?
-                }
-            },
-            ExprKind::Call(target, name, args) => {
-                let inp = match target {
-                    None => Coll::from(focus),
-                    Some(t) => self.eval(t, focus, fr)?,
-                };
-                self.call(name, &inp, args, fr, e.pos)?
             }
             ExprKind::Scoped(t, inner) => {
                 let base = self.eval(t, focus, fr)?;
@@ -279,7 +293,9 @@ impl<'e, 'a> Ev<'e, 'a> {
                 let v = self.eval(inner, focus, fr)?;
                 ops::negate(v, e.pos)?
             }
-            ExprKind::Binary(op, l, r) => ops::binary(self, *op, l, r, focus, fr, e.pos)?,
+            ExprKind::Member(..) | ExprKind::Call(..) | ExprKind::Binary(..) => {
+                return self.eval_inner(e, focus, fr)
+            }
             ExprKind::Is(inner, spec) => {
                 let v = self.eval(inner, focus, fr)?;
                 match v.as_slice() {
@@ -495,7 +511,12 @@ impl<'e, 'a> Ev<'e, 'a> {
         })
     }
 
-    /// Dispatches a function call to its family.
+    /// Dispatches a function call to its family. Kept out of line, and
+    /// the families tried one after another: inlined into
+    /// [`Ev::eval_inner`], the fifteen `Option<R>` temporaries of an
+    /// `or_else` chain made every level of the recursion's stack frame
+    /// several hundred bytes larger; early returns let them share a slot.
+    #[inline(never)]
     fn call(
         &self,
         name: &str,
@@ -511,24 +532,31 @@ impl<'e, 'a> Ev<'e, 'a> {
             fr,
             pos,
         };
-        let r = existence::call(&c, name)
-            .or_else(|| filtering::call(&c, name))
-            .or_else(|| subsetting::call(&c, name))
-            .or_else(|| combining::call(&c, name))
-            .or_else(|| conversion::call(&c, name))
-            .or_else(|| string::call(&c, name))
-            .or_else(|| math::call(&c, name))
-            .or_else(|| tree::call(&c, name))
-            .or_else(|| utility::call(&c, name))
-            .or_else(|| fhir::call(&c, name))
-            .or_else(|| boundary::call(&c, name))
-            .or_else(|| temporal::call(&c, name))
-            .or_else(|| codec::call(&c, name))
-            .or_else(|| aggregate::call(&c, name))
-            .or_else(|| ops::call(&c, name));
-        if let Some(r) = r {
-            return r;
+        // Each family answers `None` for names that are not its own.
+        macro_rules! first_family {
+            ($($family:path),+) => {
+                $(if let Some(r) = $family(&c, name) {
+                    return r;
+                })+
+            };
         }
+        first_family!(
+            existence::call,
+            filtering::call,
+            subsetting::call,
+            combining::call,
+            conversion::call,
+            string::call,
+            math::call,
+            tree::call,
+            utility::call,
+            fhir::call,
+            boundary::call,
+            temporal::call,
+            codec::call,
+            aggregate::call,
+            ops::call
+        );
         Err(FhirPathError::semantic(
             pos,
             format!("unknown function {name}()"),
