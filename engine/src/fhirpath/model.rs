@@ -93,6 +93,12 @@ pub trait ModelInfo: Send + Sync {
         Some(cur)
     }
 
+    /// [`ModelInfo::is_subtype`] for the type an item carries; models may
+    /// answer faster for their own (interned) type names.
+    fn is_subtype_of(&self, t: &TypeName, ancestor: &str) -> bool {
+        self.is_subtype(t, ancestor)
+    }
+
     /// Whether `t` is `ancestor` or derives from it.
     fn is_subtype(&self, t: &str, ancestor: &str) -> bool {
         let mut cur = t;
@@ -169,7 +175,19 @@ pub struct SnapshotModel {
     flat: OnceLock<Flat>,
 }
 
-type Flat = HashMap<usize, HashMap<&'static str, ChildInfo>>;
+type Flat = HashMap<usize, FlatType>;
+
+/// A type with everything it inherits.
+#[derive(Debug, Clone, Default)]
+struct FlatType {
+    children: HashMap<&'static str, ChildInfo>,
+    /// The type and its base types, nearest first, as
+    /// [`ModelInfo::is_subtype`] walks them.
+    ancestors: Vec<&'static str>,
+    /// Whether `ancestors` is the whole chain (false past the interning
+    /// bound).
+    complete: bool,
+}
 
 fn last_segment(url: &str) -> &str {
     url.rsplit('/').next().unwrap_or(url)
@@ -321,16 +339,24 @@ impl SnapshotModel {
                 let Some(interned) = TypeName::interned(key).static_str() else {
                     continue; // past the interning bound: the slow path serves it
                 };
-                let mut all: HashMap<&'static str, ChildInfo> = HashMap::default();
+                let mut all = FlatType {
+                    complete: true,
+                    ..FlatType::default()
+                };
                 let mut t: &str = key;
                 for _ in 0..32 {
+                    let Some(name) = TypeName::interned(t).static_str() else {
+                        all.complete = false;
+                        break;
+                    };
+                    all.ancestors.push(name);
                     let Some(e) = self.types.get(t) else { break };
                     for (name, info) in &e.children {
                         let Some(name) = TypeName::interned(name).static_str() else {
                             continue;
                         };
                         // The most derived declaration wins, as in `child`.
-                        all.entry(name).or_insert_with(|| info.clone());
+                        all.children.entry(name).or_insert_with(|| info.clone());
                     }
                     match e.base.as_deref() {
                         Some(b) => t = b,
@@ -378,8 +404,18 @@ impl ModelInfo for SnapshotModel {
             .static_str()
             .and_then(|s| self.flat().get(&(s.as_ptr() as usize)))
         {
-            Some(children) => children.get(name),
+            Some(flat) => flat.children.get(name),
             None => self.child(type_name, name),
+        }
+    }
+
+    fn is_subtype_of(&self, t: &TypeName, ancestor: &str) -> bool {
+        match t
+            .static_str()
+            .and_then(|s| self.flat().get(&(s.as_ptr() as usize)))
+        {
+            Some(flat) if flat.complete => flat.ancestors.contains(&ancestor),
+            _ => self.is_subtype(t, ancestor),
         }
     }
 }

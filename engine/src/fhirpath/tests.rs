@@ -914,6 +914,27 @@ fn flattened_child_lookup_agrees_with_the_base_chain() {
             assert_eq!(m.child_of(&shared, n), m.child(t, n), "{t}.{n}");
         }
     }
+    let types = [
+        "Patient",
+        "Patient.contact",
+        "HumanName",
+        "Element",
+        "Resource",
+        "DomainResource",
+        "Base",
+        "BackboneElement",
+        "string",
+        "Nope",
+    ];
+    for t in types {
+        for a in types {
+            assert_eq!(
+                m.is_subtype_of(&TypeName::interned(t), a),
+                m.is_subtype(t, a),
+                "{t} <: {a}"
+            );
+        }
+    }
     // Inherited elements are found through the flattened table.
     assert!(m.child_of(&TypeName::interned("Patient"), "id").is_some());
     assert!(m

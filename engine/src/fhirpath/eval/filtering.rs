@@ -14,13 +14,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             let Some(ExprKind::TypeArg(t)) = c.args.first().map(|a| &a.kind) else {
                 return Err(FhirPathError::semantic(c.pos, "ofType() needs a type"));
             };
-            let mut out = Coll::new();
-            for it in c.inp {
-                if c.ev.as_type(it, t, c.pos)? {
-                    out.push(it.clone());
-                }
-            }
-            Ok(out)
+            c.ev.filter_as(c.inp, t, c.pos)
         })(),
         _ => return None,
     })

@@ -307,13 +307,7 @@ impl<'e, 'a> Ev<'e, 'a> {
             ExprKind::As(inner, spec) => {
                 // Lenient like the HL7 Java engine: filters a collection.
                 let v = self.eval(inner, focus, fr)?;
-                let mut out = Coll::new();
-                for it in v {
-                    if self.as_type(&it, spec, e.pos)? {
-                        out.push(it);
-                    }
-                }
-                out
+                self.filter_as(&v, spec, e.pos)?
             }
         })
     }
@@ -439,43 +433,59 @@ impl<'e, 'a> Ev<'e, 'a> {
         spec: &TypeSpec,
         pos: usize,
     ) -> Result<bool, FhirPathError> {
-        self.type_matches(it, spec, pos, false)
+        Ok(self
+            .type_test(spec, pos)?
+            .is_some_and(|t| self.test_item(it, &t, false)))
     }
 
-    /// `as`/`ofType`: like [`Ev::is_type`] but FHIR primitives must match
-    /// exactly (the official R4 suite: `gender.as(string)` is empty).
-    pub fn as_type(
-        &self,
-        it: &Item<'a>,
-        spec: &TypeSpec,
-        pos: usize,
-    ) -> Result<bool, FhirPathError> {
-        self.type_matches(it, spec, pos, true)
+    /// `as`/`ofType` on a collection: the items of the named type. FHIR
+    /// primitives must match exactly (the official R4 suite:
+    /// `gender.as(string)` is empty). The type is checked once, at the
+    /// first item (an unknown type is an error only when there is an item
+    /// to test).
+    pub fn filter_as(&self, items: &[Item<'a>], spec: &TypeSpec, pos: usize) -> R<'a> {
+        if items.is_empty() {
+            return Ok(coll![]);
+        }
+        let Some(t) = self.type_test(spec, pos)? else {
+            return Ok(coll![]);
+        };
+        Ok(items
+            .iter()
+            .filter(|it| self.test_item(it, &t, true))
+            .cloned()
+            .collect())
     }
 
-    fn type_matches(
+    /// A type specifier made ready for testing items; `None` when nothing
+    /// can be of it (`System.Patient`), an error for an unknown type.
+    fn type_test<'s>(
         &self,
-        it: &Item<'a>,
-        spec: &TypeSpec,
+        spec: &'s TypeSpec,
         pos: usize,
-        exact_primitive: bool,
-    ) -> Result<bool, FhirPathError> {
+    ) -> Result<Option<TypeTest<'s>>, FhirPathError> {
         const SYSTEM: [&str; 9] = [
             "Boolean", "String", "Integer", "Decimal", "Date", "DateTime", "Time", "Quantity",
             "Any",
         ];
         let ns = spec.namespace.as_deref();
         let name = spec.name.as_str();
+        let system = SYSTEM.contains(&name);
+        if ns == Some("System") && !system {
+            // Not a System type, so nothing is one (`is(System.Patient)`).
+            return Ok(None);
+        }
         let known_fhir =
             self.model.is_none_or(|m| m.is_type(name)) || super::value::is_fhir_primitive(name);
-        if ns == Some("System") && !SYSTEM.contains(&name) {
-            // Not a System type, so nothing is one (`is(System.Patient)`).
-            return Ok(false);
-        }
-        if !SYSTEM.contains(&name) && !known_fhir {
+        if !system && !known_fhir {
             return Err(FhirPathError::exec(pos, format!("unknown type {name}")));
         }
-        Ok(match it {
+        Ok(Some(TypeTest { ns, name }))
+    }
+
+    fn test_item(&self, it: &Item<'a>, t: &TypeTest<'_>, exact_primitive: bool) -> bool {
+        let (ns, name) = (t.ns, t.name);
+        match it {
             // Untyped JSON (no model): judge by the System value.
             Item::Node(n) if n.type_name.is_empty() => match it.to_system() {
                 Some(v) => ns != Some("FHIR") && v.type_info().1 == name,
@@ -492,7 +502,7 @@ impl<'e, 'a> Ev<'e, 'a> {
                             t == name
                         }
                         Some(m) => {
-                            m.is_subtype(t, name)
+                            m.is_subtype_of(&n.type_name, name)
                                 || (t.contains('.')
                                     && m.base_type(t).is_some_and(|b| m.is_subtype(b, name)))
                         }
@@ -508,7 +518,7 @@ impl<'e, 'a> Ev<'e, 'a> {
                     t == name || name == "Any"
                 }
             }
-        })
+        }
     }
 
     /// Dispatches a function call to its family. Kept out of line, and
@@ -562,6 +572,12 @@ impl<'e, 'a> Ev<'e, 'a> {
             format!("unknown function {name}()"),
         ))
     }
+}
+
+/// A checked type specifier (see [`Ev::type_test`]).
+struct TypeTest<'s> {
+    ns: Option<&'s str>,
+    name: &'s str,
 }
 
 /// One function invocation: evaluation state, input and arguments.

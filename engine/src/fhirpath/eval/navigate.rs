@@ -29,7 +29,7 @@ impl<'a> Ev<'_, 'a> {
                 .iter()
                 .filter(|it| match it {
                     Item::Node(n) => match self.model {
-                        Some(m) => m.is_subtype(&n.type_name, name),
+                        Some(m) => m.is_subtype_of(&n.type_name, name),
                         None => &*n.type_name == name,
                     },
                     _ => false,

@@ -714,13 +714,7 @@ pub(crate) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             if c.inp.len() > 1 && c.ev.strict_singletons {
                 return Err(c.err("as() needs a single item"));
             }
-            let mut out = Coll::new();
-            for it in c.inp {
-                if c.ev.as_type(it, &t, c.pos)? {
-                    out.push(it.clone());
-                }
-            }
-            Ok(out)
+            c.ev.filter_as(c.inp, &t, c.pos)
         })(),
         _ => return None,
     })
