@@ -124,14 +124,16 @@ impl<'a> EvalCache<'a> {
 
     /// A cache sized for `n` expressions evaluated on one input (what the
     /// validator uses for the constraints of one element). The SHIN-NY
-    /// Bundle root's hundred invariants keep about 40 results each.
+    /// Bundle root's hundred invariants keep about 8 results each (810 on
+    /// the largest example); reserving much more costs a large table that
+    /// is allocated, faulted in and freed for every Bundle.
     pub fn for_expressions(n: usize) -> Self {
         // Small groups (most elements) grow as needed: reserving for them
         // costs more in allocating and freeing than it saves.
         if n < 8 {
             return Self::default();
         }
-        Self::with_capacity(n.saturating_mul(40))
+        Self::with_capacity(n.saturating_mul(8))
     }
 
     /// Binds the cache to `input`; `false` when the input cannot be
