@@ -19,7 +19,7 @@
 //! Bundle are part of the input, and a cache serves one input: given another,
 //! it empties itself first.
 
-use super::eval::Coll;
+use super::eval::{copy_coll, Coll};
 use super::parser::{BinOp, Expr, ExprKind, TypeSpec};
 use super::value::Item;
 use super::EvalInput;
@@ -174,7 +174,11 @@ impl<'a> EvalCache<'a> {
 
     /// The kept result of a node on a focus, if any.
     pub(crate) fn get(&self, key: &CacheKey) -> Option<Coll<'a>> {
-        self.inner.borrow().results.get(&key.0).cloned()
+        self.inner
+            .borrow()
+            .results
+            .get(&key.0)
+            .map(|v| copy_coll(v))
     }
 
     /// Keeps a result.
@@ -185,7 +189,7 @@ impl<'a> EvalCache<'a> {
             inner.results.reserve(hint);
         }
         if inner.results.len() < MAX_ENTRIES {
-            inner.results.insert(key.0, Coll::from(value));
+            inner.results.insert(key.0, copy_coll(value));
         }
     }
 }

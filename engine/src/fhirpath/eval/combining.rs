@@ -1,14 +1,14 @@
 //! Combining (§5.4): union, combine.
 
 use super::ops::distinct;
-use super::{Call, Coll, R};
+use super::{copy_coll, Call, R};
 
 pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     Some(match name {
         "union" | "combine" => (|| {
             let other = c.arg(0)?;
             c.ev.check_size(c.inp.len() + other.len(), c.pos)?;
-            let mut all = Coll::from(c.inp);
+            let mut all = copy_coll(c.inp);
             all.extend(other);
             Ok(if name == "union" { distinct(all) } else { all })
         })(),

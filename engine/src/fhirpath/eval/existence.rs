@@ -1,7 +1,7 @@
 //! Existence functions (§5.1).
 
 use super::ops::{distinct, equals, Seen};
-use super::{coll, Coll};
+use super::{coll, copy_coll};
 use super::{Call, R};
 use crate::fhirpath::value::Item;
 
@@ -88,7 +88,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 .all(|a| sup.iter().any(|b| equals(a, b) == Some(true))))
         }
         "count" => Ok(coll![Item::Integer(c.inp.len() as i64)]),
-        "distinct" => Ok(distinct(Coll::from(c.inp))),
+        "distinct" => Ok(distinct(copy_coll(c.inp))),
         "isDistinct" => {
             let mut seen = Seen::default();
             yes(c.inp.iter().all(|it| seen.insert(it)))

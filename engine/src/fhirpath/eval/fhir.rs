@@ -1,7 +1,7 @@
 //! FHIR additions (FHIR R4 §2.6.3 / fhirpath.html): extension, hasValue,
 //! getValue, resolve, memberOf, conformsTo, htmlChecks.
 
-use super::{coll, Coll};
+use super::{coll, copy_coll, Coll};
 use super::{typed_root, Call, R};
 use crate::fhirpath::host::ResolveContext;
 use crate::fhirpath::value::Item;
@@ -125,7 +125,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             [one] => coll![Item::Boolean(one.as_system_str().is_some_and(html_ok))],
             _ => coll![Item::Boolean(false)],
         }),
-        "checkModifiers" => Ok(Coll::from(c.inp)),
+        "checkModifiers" => Ok(copy_coll(c.inp)),
         _ => return None,
     })
 }

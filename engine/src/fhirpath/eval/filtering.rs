@@ -1,7 +1,7 @@
 //! Filtering and projection (§5.2): where, select, repeat, ofType.
 
 use super::ops::Seen;
-use super::{Call, Coll, R};
+use super::{copy_coll, Call, Coll, R};
 use crate::fhirpath::parser::ExprKind;
 use crate::fhirpath::FhirPathError;
 
@@ -48,7 +48,7 @@ fn repeat<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
     c.arity(1, 1)?;
     let mut out: Coll<'a> = Coll::new();
     let mut seen = Seen::default();
-    let mut frontier: Coll<'a> = Coll::from(c.inp);
+    let mut frontier: Coll<'a> = copy_coll(c.inp);
     while !frontier.is_empty() {
         let mut next = Coll::new();
         for (i, it) in frontier.iter().enumerate() {

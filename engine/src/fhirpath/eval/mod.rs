@@ -37,6 +37,17 @@ macro_rules! coll {
     ($($x:expr),+ $(,)?) => { smallvec::smallvec![$($x),+] };
 }
 pub(crate) use coll;
+
+/// A copy of a collection. `copy_coll(slice)` and `clone()` go through
+/// smallvec's generic `extend`, several times slower for the one- and
+/// two-item collections that cached results and `$this` mostly are.
+pub(crate) fn copy_coll<'a>(items: &[Item<'a>]) -> Coll<'a> {
+    let mut c = Coll::with_capacity(items.len());
+    for it in items {
+        c.push(it.clone());
+    }
+    c
+}
 /// A collection or an error.
 pub(crate) type R<'a> = Result<Coll<'a>, FhirPathError>;
 
@@ -262,7 +273,7 @@ impl<'e, 'a> Ev<'e, 'a> {
             ExprKind::Dec(d) => coll![Item::Decimal(*d)],
             ExprKind::Temporal(t) => coll![Item::Temporal(t.clone())],
             ExprKind::Quantity(q) => coll![Item::Quantity(q.clone())],
-            ExprKind::This => Coll::from(fr.this),
+            ExprKind::This => copy_coll(fr.this),
             ExprKind::Index => fr.index.map(Item::Integer).into_iter().collect(),
             ExprKind::Total => fr.total.map(Coll::from).unwrap_or_default(),
             ExprKind::Env(name) => self.env_var(name, e.pos)?,
@@ -314,7 +325,7 @@ impl<'e, 'a> Ev<'e, 'a> {
 
     fn env_var(&self, name: &str, pos: usize) -> R<'a> {
         if let Some(v) = self.env.variables.get(name) {
-            return Ok(Coll::from(v.as_slice()));
+            return Ok(copy_coll(v.as_slice()));
         }
         let s = |v: &str| Ok(coll![Item::String(v.to_string())]);
         match name {
@@ -330,7 +341,7 @@ impl<'e, 'a> Ev<'e, 'a> {
                 .map(|n| self.typed_resource(n))
                 .into_iter()
                 .collect()),
-            "context" => Ok(Coll::from(
+            "context" => Ok(copy_coll(
                 self.input.context.as_deref().unwrap_or(&self.input.focus),
             )),
             "ucum" => s("http://unitsofmeasure.org"),
@@ -410,6 +421,12 @@ impl<'e, 'a> Ev<'e, 'a> {
         c: &[Item<'a>],
         pos: usize,
     ) -> Result<Option<bool>, FhirPathError> {
+        // The usual operands: a criterion's result, decided at once.
+        match c {
+            [] => return Ok(None),
+            [Item::Boolean(b)] => return Ok(Some(*b)),
+            _ => {}
+        }
         match &*strip_nulls(c) {
             [] => Ok(None),
             [one] => Ok(Some(match one.to_system() {

@@ -371,7 +371,10 @@ fn single<'a>(c: &[Item<'a>], pos: usize) -> Result<Option<Item<'a>>, FhirPathEr
 }
 
 fn b<'a>(v: Option<bool>) -> Coll<'a> {
-    v.map(Item::Boolean).into_iter().collect()
+    match v {
+        Some(v) => coll![Item::Boolean(v)],
+        None => Coll::new(),
+    }
 }
 
 /// Unary minus.

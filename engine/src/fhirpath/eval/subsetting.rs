@@ -1,7 +1,7 @@
 //! Subsetting (§5.3): single, first, last, tail, skip, take, intersect, exclude.
 
 use super::ops::{distinct, equals};
-use super::{Call, Coll, R};
+use super::{copy_coll, Call, Coll, R};
 use crate::fhirpath::value::Item;
 use std::collections::HashSet;
 
@@ -9,7 +9,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     let inp = c.inp;
     Some(match name {
         "single" => match inp {
-            [] | [_] => Ok(Coll::from(inp)),
+            [] | [_] => Ok(copy_coll(inp)),
             _ => Err(c.err("single() on a collection of several items")),
         },
         "first" => Ok(inp.first().cloned().into_iter().collect()),

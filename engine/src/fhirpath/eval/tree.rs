@@ -1,6 +1,6 @@
 //! Tree navigation (§5.8): children, descendants.
 
-use super::Coll;
+use super::{copy_coll, Coll};
 use super::{Call, R};
 
 pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
@@ -16,7 +16,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         "descendants" => (|| {
             // Iterative walk: a JSON tree is finite and acyclic.
             let mut out = Coll::new();
-            let mut frontier = Coll::from(c.inp);
+            let mut frontier = copy_coll(c.inp);
             while !frontier.is_empty() {
                 let mut next = Coll::new();
                 for it in &frontier {

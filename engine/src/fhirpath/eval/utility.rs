@@ -1,7 +1,7 @@
 //! Utility functions (§5.9): trace, now/today/timeOfDay, not, aggregate.
 
 use super::ops::compare;
-use super::{coll, Coll};
+use super::{coll, copy_coll, Coll};
 use super::{Call, R};
 use crate::fhirpath::datetime::{Temporal, TemporalKind, DAY, HOUR, MILLI};
 use crate::fhirpath::parser::ExprKind;
@@ -53,7 +53,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                         }
                         out
                     }
-                    None => Coll::from(c.inp),
+                    None => copy_coll(c.inp),
                 };
                 let rendered = shown
                     .iter()
@@ -67,7 +67,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                     .collect();
                 log.borrow_mut().push((label.into_owned(), rendered));
             }
-            Ok(Coll::from(c.inp))
+            Ok(copy_coll(c.inp))
         })(),
         "now" | "today" | "timeOfDay" => (|| {
             // Read once per evaluation, so every call agrees.
