@@ -3,7 +3,8 @@
 //!
 //! Constraints compile once per context ([`Context::constraint_expression`]).
 //! `ele-1` and `ext-1`, which hold on every element and every extension,
-//! run as native checks with the same meaning. In a profile pass,
+//! run as native checks with the same meaning, and so does `ref-1` on
+//! every Reference whose `reference` is not a local (`#`) one. In a profile pass,
 //! constraints that come from a base definition are skipped (the base pass
 //! evaluated them).
 
@@ -20,6 +21,7 @@ use crate::terminology::Membership;
 
 const ELE_1: &str = "hasValue() or (children().count() > id.count())";
 const EXT_1: &str = "extension.exists() != value.exists()";
+const REF_1: &str = "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))";
 
 /// Evaluates `constraints` on `focus` (of FHIR type `type_name`; `ext` is
 /// the `_x` sibling of a primitive).
@@ -58,6 +60,7 @@ pub(super) fn check<'a>(
         let result = match src {
             ELE_1 => Some(native_ele_1(focus, ext)),
             EXT_1 if c.key == "ext-1" => focus.map(native_ext_1),
+            REF_1 => focus.and_then(native_ref_1),
             _ => None,
         };
         let result = match result {
@@ -150,6 +153,15 @@ fn native_ext_1(n: &Node) -> bool {
         m.key.starts_with("value") && m.key[5..].starts_with(|c: char| c.is_ascii_uppercase())
     });
     has_ext != has_value
+}
+
+/// `ref-1` when its left side decides it: a `reference` that is not
+/// local (`#…`) makes `startsWith('#').not()` true. Local references (rare:
+/// they need the container's `contained`) and odd shapes are left to the
+/// expression.
+fn native_ref_1(n: &Node) -> Option<bool> {
+    let r = n.get("reference")?.as_str()?;
+    (!r.starts_with('#')).then_some(true)
 }
 
 /// Addresses of what an invariant on this element reads: the element, its
@@ -298,5 +310,41 @@ mod tests {
         assert!(!native_ext_1(&p(
             "{\"url\": \"u\", \"valueString\": \"x\", \"extension\": []}"
         )));
+        assert_eq!(
+            native_ref_1(&p("{\"reference\": \"Patient/1\"}")),
+            Some(true)
+        );
+        assert_eq!(native_ref_1(&p("{\"reference\": \"#c1\"}")), None);
+        assert_eq!(native_ref_1(&p("{\"display\": \"x\"}")), None);
+    }
+
+    /// The natives give what their expressions give, on the core
+    /// definitions' own text (so a changed text is noticed).
+    #[test]
+    fn ref_1_native_agrees_with_the_expression() {
+        use crate::fhirpath::{compile, CompileOptions, Environment, EvalInput};
+        let e = compile(REF_1, &CompileOptions::default()).unwrap();
+        let root = crate::json::parse(
+            br##"{"resourceType": "Observation", "contained": [{"resourceType": "Patient", "id": "c1"}],
+                 "subject": {"reference": "Patient/1"}, "performer": [{"reference": "#c1"}, {"reference": "#zz"}, {"reference": "http://x/Patient/2"}]}"##,
+        )
+        .unwrap();
+        let mut refs: Vec<&Node> = vec![root.get("subject").unwrap()];
+        refs.extend(root.get("performer").unwrap().as_array().unwrap());
+        for r in refs {
+            let input = EvalInput::with_focus(
+                vec![Item::Node(NodeItem {
+                    node: Some(r),
+                    ext: None,
+                    type_name: TypeName::from("Reference"),
+                })],
+                Some(&root),
+                Some(&root),
+            );
+            let full = e.evaluate_bool(&input, &Environment::default()).unwrap();
+            if let Some(native) = native_ref_1(r) {
+                assert_eq!(Some(native), full, "{:?}", r.get("reference"));
+            }
+        }
     }
 }
