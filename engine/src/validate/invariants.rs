@@ -4,7 +4,8 @@
 //! Constraints compile once per context ([`Context::constraint_expression`]).
 //! `ele-1` and `ext-1`, which hold on every element and every extension,
 //! run as native checks with the same meaning, and so does `ref-1` on
-//! every Reference whose `reference` is not a local (`#`) one. In a profile pass,
+//! every Reference whose `reference` is not a local (`#`) one, and
+//! `dom-2` to `dom-5` on every resource without contained resources. In a profile pass,
 //! constraints that come from a base definition are skipped (the base pass
 //! evaluated them).
 
@@ -21,6 +22,13 @@ use crate::terminology::Membership;
 
 const ELE_1: &str = "hasValue() or (children().count() > id.count())";
 const EXT_1: &str = "extension.exists() != value.exists()";
+/// `dom-2` to `dom-5`: all start from `contained` and hold when it is empty.
+const DOM_CONTAINED: [&str; 4] = [
+    "contained.contained.empty()",
+    "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+    "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+    "contained.meta.security.empty()",
+];
 const REF_1: &str = "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))";
 
 /// Evaluates `constraints` on `focus` (of FHIR type `type_name`; `ext` is
@@ -61,6 +69,7 @@ pub(super) fn check<'a>(
             ELE_1 => Some(native_ele_1(focus, ext)),
             EXT_1 if c.key == "ext-1" => focus.map(native_ext_1),
             REF_1 => focus.and_then(native_ref_1),
+            _ if DOM_CONTAINED.contains(&src) => focus.and_then(native_no_contained),
             _ => None,
         };
         let result = match result {
@@ -162,6 +171,16 @@ fn native_ext_1(n: &Node) -> bool {
 fn native_ref_1(n: &Node) -> Option<bool> {
     let r = n.get("reference")?.as_str()?;
     (!r.starts_with('#')).then_some(true)
+}
+
+/// `dom-2` to `dom-5` on a resource without `contained` (nor `_contained`):
+/// true; otherwise left to the expressions.
+fn native_no_contained(n: &Node) -> Option<bool> {
+    let members = n.as_object()?;
+    (!members
+        .iter()
+        .any(|m| matches!(&*m.key, "contained" | "_contained")))
+    .then_some(true)
 }
 
 /// Addresses of what an invariant on this element reads: the element, its
@@ -316,6 +335,36 @@ mod tests {
         );
         assert_eq!(native_ref_1(&p("{\"reference\": \"#c1\"}")), None);
         assert_eq!(native_ref_1(&p("{\"display\": \"x\"}")), None);
+    }
+
+    /// dom-2 to dom-5 hold on a resource without contained resources, as
+    /// their expressions say; with contained resources they are evaluated.
+    #[test]
+    fn dom_natives_agree_with_the_expressions() {
+        use crate::fhirpath::{compile, CompileOptions, Environment, EvalInput};
+        let bare = crate::json::parse(
+            br##"{"resourceType": "Observation", "id": "o", "meta": {"versionId": "1"}, "subject": {"reference": "#p"}}"##,
+        )
+        .unwrap();
+        let with = crate::json::parse(
+            br#"{"resourceType": "Observation", "contained": [{"resourceType": "Patient", "id": "p"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(native_no_contained(&with), None);
+        for src in DOM_CONTAINED {
+            let e = compile(src, &CompileOptions::default()).unwrap();
+            let input = EvalInput::with_focus(
+                vec![Item::Node(NodeItem {
+                    node: Some(&bare),
+                    ext: None,
+                    type_name: TypeName::from("Observation"),
+                })],
+                Some(&bare),
+                Some(&bare),
+            );
+            let full = e.evaluate_bool(&input, &Environment::default()).unwrap();
+            assert_eq!(native_no_contained(&bare), full, "{src}");
+        }
     }
 
     /// The natives give what their expressions give, on the core
