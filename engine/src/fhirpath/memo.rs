@@ -172,6 +172,12 @@ impl<'a> EvalCache<'a> {
         self.len() == 0
     }
 
+    /// `f` applied to the kept result of a node on a focus, if any, without
+    /// copying it (`f` must not evaluate: the cache is borrowed meanwhile).
+    pub(crate) fn with<T>(&self, key: &CacheKey, f: impl FnOnce(&[Item<'a>]) -> T) -> Option<T> {
+        self.inner.borrow().results.get(&key.0).map(|v| f(v))
+    }
+
     /// The kept result of a node on a focus, if any.
     pub(crate) fn get(&self, key: &CacheKey) -> Option<Coll<'a>> {
         self.inner

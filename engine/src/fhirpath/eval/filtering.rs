@@ -1,8 +1,10 @@
 //! Filtering and projection (§5.2): where, select, repeat, ofType.
 
 use super::ops::Seen;
+use super::Frame;
 use super::{copy_coll, Call, Coll, R};
-use crate::fhirpath::parser::ExprKind;
+use crate::fhirpath::parser::{BinOp, Expr, ExprKind};
+use crate::fhirpath::value::Item;
 use crate::fhirpath::FhirPathError;
 
 pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
@@ -23,13 +25,54 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
 fn filter<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
     c.arity(1, 1)?;
     let mut out = Coll::new();
+    let crit = &c.args[0];
     for (i, it) in c.inp.iter().enumerate() {
-        let r = c.ev.lambda(&c.args[0], it, i, None)?;
+        // `path = 'literal'` (or `!=`, `contains`) with the path's result
+        // kept: decided in place, without evaluating the comparison node.
+        if let Some(v) = kept_comparison(c, crit, it, i)? {
+            if v {
+                out.push(it.clone());
+            }
+            continue;
+        }
+        let r = c.ev.lambda(crit, it, i, None)?;
         if c.ev.singleton_bool(&r, c.pos)? == Some(true) {
             out.push(it.clone());
         }
     }
     Ok(out)
+}
+
+/// The criterion `left op 'literal'` on `it` when `left`'s result is kept
+/// in the shared cache and the literal comparison decides it; `None` to
+/// evaluate the criterion in full. The answer is the one
+/// [`super::ops::binary`] gives, through `singleton_bool`.
+fn kept_comparison<'a>(
+    c: &Call<'_, '_, '_, 'a>,
+    crit: &Expr,
+    it: &Item<'a>,
+    i: usize,
+) -> Result<Option<bool>, FhirPathError> {
+    let ExprKind::Binary(op @ (BinOp::Eq | BinOp::Ne | BinOp::Contains), le, re) = &crit.kind
+    else {
+        return Ok(None);
+    };
+    let ExprKind::Str(lit) = &re.kind else {
+        return Ok(None);
+    };
+    let this = std::slice::from_ref(it);
+    let fr = Frame {
+        this,
+        index: Some(i as i64),
+        total: None,
+    };
+    c.ev.tick(1, crit.pos)?;
+    Ok(c.ev
+        .with_kept(le, this, &fr, |l| {
+            super::ops::compare_to_literal(*op, l, lit)
+        })?
+        .flatten()
+        .map(|v| v == Some(true)))
 }
 
 fn select<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {

@@ -210,6 +210,35 @@ impl<'e, 'a> Ev<'e, 'a> {
         r
     }
 
+    /// `f` on the kept result of `e` on `focus`, read in place, when the
+    /// shared cache holds one (counted as one step, as [`Ev::eval`] would).
+    /// `f` only reads: it must not evaluate.
+    pub(crate) fn with_kept<T>(
+        &self,
+        e: &Expr,
+        focus: &[Item<'a>],
+        fr: &Frame<'_, 'a>,
+        f: impl FnOnce(&[Item<'a>]) -> T,
+    ) -> Result<Option<T>, FhirPathError> {
+        let (Some(memo), Some(cache)) = (e.memo, self.cache) else {
+            return Ok(None);
+        };
+        let Some(key) = super::memo::cache_key(
+            memo,
+            focus,
+            fr.this,
+            self.model_addr,
+            self.strict_singletons,
+        ) else {
+            return Ok(None);
+        };
+        let r = cache.with(&key, f);
+        if r.is_some() {
+            self.tick(1, e.pos)?;
+        }
+        Ok(r)
+    }
+
     /// [`Ev::eval_inner`] through the shared cache (out of line: its key
     /// would enlarge the frame of every [`Ev::eval`]).
     #[inline(never)]

@@ -547,6 +547,14 @@ pub(crate) fn binary<'a>(
     fr: &Frame<'_, 'a>,
     pos: usize,
 ) -> R<'a> {
+    if let (BinOp::Eq | BinOp::Ne | BinOp::Contains, ExprKind::Str(lit)) = (op, &re.kind) {
+        // A kept left side (`code.coding.code` on each Observation, tested
+        // against a different code by each crosswalk rule) is compared in
+        // place instead of being copied out of the cache first.
+        if let Some(Some(v)) = ev.with_kept(le, focus, fr, |l| compare_to_literal(op, l, lit))? {
+            return Ok(b(v));
+        }
+    }
     let l = ev.eval(le, focus, fr)?;
     // Boolean operators may skip the right side.
     match op {
@@ -579,7 +587,7 @@ pub(crate) fn binary<'a>(
 /// the left side is a string: decided without building the literal's
 /// collection (the common `code = 'x'` inside `where()`). `None` when the
 /// general rules are needed; the answer is what they would give.
-fn compare_to_literal(op: BinOp, l: &[Item<'_>], lit: &str) -> Option<Option<bool>> {
+pub(crate) fn compare_to_literal(op: BinOp, l: &[Item<'_>], lit: &str) -> Option<Option<bool>> {
     let strs = || l.iter().map(Item::as_system_str);
     match op {
         BinOp::Contains => {
