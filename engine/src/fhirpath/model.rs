@@ -184,8 +184,8 @@ struct FlatType {
     /// The type and its base types, nearest first, as
     /// [`ModelInfo::is_subtype`] walks them.
     ancestors: Vec<&'static str>,
-    /// Whether `ancestors` is the whole chain (false past the interning
-    /// bound).
+    /// Whether `children` and `ancestors` are whole (false when a name
+    /// could not be interned, past the interning bound).
     complete: bool,
 }
 
@@ -353,6 +353,7 @@ impl SnapshotModel {
                     let Some(e) = self.types.get(t) else { break };
                     for (name, info) in &e.children {
                         let Some(name) = TypeName::interned(name).static_str() else {
+                            all.complete = false;
                             continue;
                         };
                         // The most derived declaration wins, as in `child`.
@@ -367,6 +368,14 @@ impl SnapshotModel {
             }
             flat
         })
+    }
+
+    /// The flattened table of a type, when it is whole; names not interned
+    /// by this model (or interned elsewhere, such as `from_static`) take
+    /// the general path.
+    fn flat_of(&self, t: &TypeName) -> Option<&FlatType> {
+        let flat = self.flat().get(&(t.static_str()?.as_ptr() as usize))?;
+        flat.complete.then_some(flat)
     }
 
     /// Number of known types (including backbone paths).
@@ -398,24 +407,16 @@ impl ModelInfo for SnapshotModel {
     }
 
     fn child_of(&self, type_name: &TypeName, name: &str) -> Option<&ChildInfo> {
-        // Names not interned by this model (or interned elsewhere, such as
-        // `from_static`) take the general path.
-        match type_name
-            .static_str()
-            .and_then(|s| self.flat().get(&(s.as_ptr() as usize)))
-        {
+        match self.flat_of(type_name) {
             Some(flat) => flat.children.get(name),
             None => self.child(type_name, name),
         }
     }
 
     fn is_subtype_of(&self, t: &TypeName, ancestor: &str) -> bool {
-        match t
-            .static_str()
-            .and_then(|s| self.flat().get(&(s.as_ptr() as usize)))
-        {
-            Some(flat) if flat.complete => flat.ancestors.contains(&ancestor),
-            _ => self.is_subtype(t, ancestor),
+        match self.flat_of(t) {
+            Some(flat) => flat.ancestors.contains(&ancestor),
+            None => self.is_subtype(t, ancestor),
         }
     }
 }
