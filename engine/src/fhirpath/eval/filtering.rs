@@ -1,9 +1,9 @@
 //! Filtering and projection (§5.2): where, select, repeat, ofType.
 
-use super::ops::Seen;
+use super::ops::{kept_literal_comparison, Seen};
 use super::Frame;
 use super::{copy_coll, Call, Coll, R};
-use crate::fhirpath::parser::{BinOp, Expr, ExprKind};
+use crate::fhirpath::parser::{Expr, ExprKind};
 use crate::fhirpath::value::Item;
 use crate::fhirpath::FhirPathError;
 
@@ -43,21 +43,17 @@ fn filter<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
     Ok(out)
 }
 
-/// The criterion `left op 'literal'` on `it` when `left`'s result is kept
-/// in the shared cache and the literal comparison decides it; `None` to
-/// evaluate the criterion in full. The answer is the one
-/// [`super::ops::binary`] gives, through `singleton_bool`.
+/// The criterion `left op 'literal'` on `it` when
+/// [`kept_literal_comparison`] decides it (counted as the one step
+/// evaluating the criterion would take); `None` to evaluate it in full.
+/// The answer is the one `singleton_bool` gives for the comparison.
 fn kept_comparison<'a>(
     c: &Call<'_, '_, '_, 'a>,
     crit: &Expr,
     it: &Item<'a>,
     i: usize,
 ) -> Result<Option<bool>, FhirPathError> {
-    let ExprKind::Binary(op @ (BinOp::Eq | BinOp::Ne | BinOp::Contains), le, re) = &crit.kind
-    else {
-        return Ok(None);
-    };
-    let ExprKind::Str(lit) = &re.kind else {
+    let ExprKind::Binary(op, le, re) = &crit.kind else {
         return Ok(None);
     };
     let this = std::slice::from_ref(it);
@@ -66,13 +62,11 @@ fn kept_comparison<'a>(
         index: Some(i as i64),
         total: None,
     };
+    let Some(v) = kept_literal_comparison(c.ev, *op, le, re, this, &fr)? else {
+        return Ok(None);
+    };
     c.ev.tick(1, crit.pos)?;
-    Ok(c.ev
-        .with_kept(le, this, &fr, |l| {
-            super::ops::compare_to_literal(*op, l, lit)
-        })?
-        .flatten()
-        .map(|v| v == Some(true)))
+    Ok(Some(v == Some(true)))
 }
 
 fn select<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {

@@ -223,13 +223,7 @@ impl<'e, 'a> Ev<'e, 'a> {
         let (Some(memo), Some(cache)) = (e.memo, self.cache) else {
             return Ok(None);
         };
-        let Some(key) = super::memo::cache_key(
-            memo,
-            focus,
-            fr.this,
-            self.model_addr,
-            self.strict_singletons,
-        ) else {
+        let Some(key) = self.cache_key(memo, focus, fr) else {
             return Ok(None);
         };
         let r = cache.with(&key, f);
@@ -237,6 +231,22 @@ impl<'e, 'a> Ev<'e, 'a> {
             self.tick(1, e.pos)?;
         }
         Ok(r)
+    }
+
+    /// The cache key of a node on `focus` in this evaluation.
+    fn cache_key(
+        &self,
+        memo: super::memo::Memo,
+        focus: &[Item<'a>],
+        fr: &Frame<'_, 'a>,
+    ) -> Option<super::memo::CacheKey> {
+        super::memo::cache_key(
+            memo,
+            focus,
+            fr.this,
+            self.model_addr,
+            self.strict_singletons,
+        )
     }
 
     /// [`Ev::eval_inner`] through the shared cache (out of line: its key
@@ -250,13 +260,7 @@ impl<'e, 'a> Ev<'e, 'a> {
         focus: &[Item<'a>],
         fr: &Frame<'_, 'a>,
     ) -> R<'a> {
-        let Some(key) = super::memo::cache_key(
-            memo,
-            focus,
-            fr.this,
-            self.model_addr,
-            self.strict_singletons,
-        ) else {
+        let Some(key) = self.cache_key(memo, focus, fr) else {
             return self.eval_inner(e, focus, fr);
         };
         if let Some(v) = cache.get(&key) {

@@ -547,13 +547,8 @@ pub(crate) fn binary<'a>(
     fr: &Frame<'_, 'a>,
     pos: usize,
 ) -> R<'a> {
-    if let (BinOp::Eq | BinOp::Ne | BinOp::Contains, ExprKind::Str(lit)) = (op, &re.kind) {
-        // A kept left side (`code.coding.code` on each Observation, tested
-        // against a different code by each crosswalk rule) is compared in
-        // place instead of being copied out of the cache first.
-        if let Some(Some(v)) = ev.with_kept(le, focus, fr, |l| compare_to_literal(op, l, lit))? {
-            return Ok(b(v));
-        }
+    if let Some(v) = kept_literal_comparison(ev, op, le, re, focus, fr)? {
+        return Ok(b(v));
     }
     let l = ev.eval(le, focus, fr)?;
     // Boolean operators may skip the right side.
@@ -583,11 +578,32 @@ pub(crate) fn binary<'a>(
     apply(ev, op, l, r, pos)
 }
 
+/// `left op 'literal'` (`=`, `!=`, `contains`) when `left`'s result is
+/// kept in the shared cache and the literal comparison decides it: read in
+/// place instead of copied out of the cache (`code.coding.code` on each
+/// Observation, tested against a different code by each crosswalk rule).
+/// `None` when the general rules are needed; the answer is theirs.
+pub(crate) fn kept_literal_comparison<'a>(
+    ev: &Ev<'_, 'a>,
+    op: BinOp,
+    le: &Expr,
+    re: &Expr,
+    focus: &[Item<'a>],
+    fr: &Frame<'_, 'a>,
+) -> Result<Option<Option<bool>>, FhirPathError> {
+    let (BinOp::Eq | BinOp::Ne | BinOp::Contains, ExprKind::Str(lit)) = (op, &re.kind) else {
+        return Ok(None);
+    };
+    Ok(ev
+        .with_kept(le, focus, fr, |l| compare_to_literal(op, l, lit))?
+        .flatten())
+}
+
 /// `=`, `!=` and `contains` against a string literal when every item of
 /// the left side is a string: decided without building the literal's
 /// collection (the common `code = 'x'` inside `where()`). `None` when the
 /// general rules are needed; the answer is what they would give.
-pub(crate) fn compare_to_literal(op: BinOp, l: &[Item<'_>], lit: &str) -> Option<Option<bool>> {
+fn compare_to_literal(op: BinOp, l: &[Item<'_>], lit: &str) -> Option<Option<bool>> {
     let strs = || l.iter().map(Item::as_system_str);
     match op {
         BinOp::Contains => {
