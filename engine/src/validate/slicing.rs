@@ -280,10 +280,10 @@ fn extension_url(seg: &str) -> &str {
         .trim_matches(['\'', '"'])
 }
 
-/// Splits a discriminator path on dots outside parentheses and quotes.
 /// The steps of a discriminator path.
 type Segments<'p> = smallvec::SmallVec<[&'p str; 4]>;
 
+/// Splits a discriminator path on dots outside parentheses and quotes.
 fn segments(path: &str) -> Segments<'_> {
     let mut out = Segments::new();
     let (mut depth, mut quote, mut start) = (0i32, false, 0usize);
@@ -375,10 +375,10 @@ fn requirement<'c>(
     }
 }
 
-/// The nodes a discriminator path selects in an item.
-/// Nodes found under `item` by a discriminator path (mostly one or two).
+/// Nodes found under an item by a discriminator path (mostly one or two).
 type Found<'n> = smallvec::SmallVec<[&'n Node; 2]>;
 
+/// The nodes a discriminator path (split by [`segments`]) selects in an item.
 fn nodes_at<'n>(w: &Walker<'n>, item: &'n Node, path: &[&str]) -> Found<'n> {
     let mut cur: Found<'n> = smallvec::smallvec![item];
     for &seg in path {
