@@ -2,12 +2,12 @@
 //! value of that element with their declared severity.
 //!
 //! Constraints compile once per context ([`Context::constraint_expression`]).
-//! `ele-1` and `ext-1`, which hold on every element and every extension,
-//! run as native checks with the same meaning, and so does `ref-1` on
-//! every Reference whose `reference` is not a local (`#`) one, and
-//! `dom-2` to `dom-5` on every resource without contained resources. In a profile pass,
-//! constraints that come from a base definition are skipped (the base pass
-//! evaluated them).
+//! Core constraints that run everywhere have native checks with the same
+//! meaning, chosen by their expression text: `ele-1` (every element),
+//! `ext-1` (every extension), `ref-1` when the reference is not local (`#`)
+//! and `dom-2` to `dom-5` on resources without contained resources. In a
+//! profile pass, constraints that come from a base definition are skipped
+//! (the base pass evaluated them).
 
 use super::walk::{Mode, Walker};
 use super::Finding;
@@ -335,6 +335,45 @@ mod tests {
         );
         assert_eq!(native_ref_1(&p("{\"reference\": \"#c1\"}")), None);
         assert_eq!(native_ref_1(&p("{\"display\": \"x\"}")), None);
+    }
+
+    /// The natives are chosen by expression text: the texts here must be
+    /// those of the R4 core definitions, or the natives never run.
+    #[test]
+    fn native_texts_are_the_core_definitions() {
+        let core = "../../shared/fhir-packages/hl7.fhir.r4.core#4.0.1/package";
+        let exprs = |file: &str| -> Vec<(String, String)> {
+            let text = std::fs::read_to_string(format!("{core}/{file}")).expect("core package");
+            let sd: serde_json::Value = serde_json::from_str(&text).unwrap();
+            sd["snapshot"]["element"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|e| e["constraint"].as_array().cloned().unwrap_or_default())
+                .map(|c| {
+                    (
+                        c["key"].as_str().unwrap_or("").to_string(),
+                        c["expression"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        };
+        let has = |list: &[(String, String)], key: &str, src: &str| {
+            list.iter().any(|(k, e)| k == key && e == src)
+        };
+        let dom = exprs("StructureDefinition-DomainResource.json");
+        for (key, src) in ["dom-2", "dom-3", "dom-4", "dom-5"]
+            .iter()
+            .zip(DOM_CONTAINED)
+        {
+            assert!(has(&dom, key, src), "{key}");
+        }
+        let reference = exprs("StructureDefinition-Reference.json");
+        assert!(has(&reference, "ref-1", REF_1));
+        let element = exprs("StructureDefinition-Element.json");
+        assert!(has(&element, "ele-1", ELE_1));
+        let extension = exprs("StructureDefinition-Extension.json");
+        assert!(has(&extension, "ext-1", EXT_1));
     }
 
     /// dom-2 to dom-5 hold on a resource without contained resources, as
