@@ -45,9 +45,7 @@ impl<'a> Ev<'_, 'a> {
 
     /// `.name` on every item.
     pub fn navigate(&self, base: &[Item<'a>], name: &str, pos: usize) -> R<'a> {
-        // Most items give one value: room for them at once instead of
-        // doubling (`entry.resource` on a 40-entry Bundle grew six times).
-        let mut out = Coll::with_capacity(base.len());
+        let mut out = Coll::new();
         for it in base {
             self.child_named(it, name, &mut out);
             self.check_size(out.len(), pos)?;
