@@ -1,6 +1,6 @@
 //! Combining (§5.4): union, combine.
 
-use super::ops::distinct;
+use super::seen::distinct;
 use super::{copy_coll, Call, R};
 
 pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {

@@ -1,6 +1,7 @@
 //! Existence functions (§5.1).
 
-use super::ops::{distinct, equals, Seen};
+use super::ops::equals;
+use super::seen::{distinct, Seen};
 use super::{coll, copy_coll};
 use super::{Call, R};
 use crate::fhirpath::value::Item;

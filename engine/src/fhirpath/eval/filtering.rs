@@ -1,6 +1,7 @@
 //! Filtering and projection (§5.2): where, select, repeat, ofType.
 
-use super::ops::{kept_literal_comparison, Seen};
+use super::ops::kept_literal_comparison;
+use super::seen::Seen;
 use super::Frame;
 use super::{copy_coll, Call, Coll, R};
 use crate::fhirpath::parser::{Expr, ExprKind};

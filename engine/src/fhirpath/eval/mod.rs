@@ -11,6 +11,7 @@ mod filtering;
 mod math;
 mod navigate;
 pub(crate) mod ops;
+mod seen;
 mod string;
 mod subsetting;
 pub(crate) mod temporal;

@@ -5,16 +5,17 @@ use super::{Call, Coll, Ev, Frame, R};
 use crate::fhirpath::datetime::{TemporalKind, MILLI, SECOND};
 use crate::fhirpath::decimal::Decimal;
 use crate::fhirpath::parser::{BinOp, Expr, ExprKind, TypeSpec};
-use crate::fhirpath::quantity::{self, calendar_keyword, Quantity as Q};
+use crate::fhirpath::quantity::{calendar_keyword, Quantity as Q};
 use crate::fhirpath::value::Item;
 use crate::fhirpath::FhirPathError;
 use crate::json::{Node, Value};
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// Deep equality of JSON values (numbers compared as decimals).
 pub(crate) fn json_eq(a: &Node, b: &Node) -> bool {
+    if std::ptr::eq(a, b) {
+        return true;
+    }
     match (&a.value, &b.value) {
         (Value::Number(x), Value::Number(y)) => match (Decimal::parse(x), Decimal::parse(y)) {
             (Some(x), Some(y)) => x == y,
@@ -55,149 +56,6 @@ fn json_equiv(a: &Node, b: &Node) -> bool {
         }
         (x, y) => x == y,
     }
-}
-
-/// A key for System values (and FHIR primitives): equal keys mean equal
-/// items. `None` for complex nodes.
-fn system_key(it: &Item<'_>) -> Option<String> {
-    Some(match it.to_system()? {
-        Item::Boolean(b) => format!("b:{b}"),
-        Item::String(s) => format!("s:{s}"),
-        Item::Integer(i) => format!("n:{i}"),
-        Item::Decimal(d) => format!("n:{}", d.normalize()),
-        Item::Temporal(t) => format!("t:{}", t.render()),
-        Item::Quantity(q) => quantity_key(&q),
-        Item::Node(_) | Item::Type(..) => return None,
-    })
-}
-
-/// Structural hash of a JSON value, consistent with [`json_eq`]
-/// (numbers by value, object members in any order). It looks `depth`
-/// levels down only, and long strings by their length and ends: hashing a
-/// resource for `distinct()` must not walk all of it, and nodes with equal
-/// hashes are compared in full anyway.
-fn hash_node(n: &Node, depth: u8, h: &mut impl Hasher) {
-    match &n.value {
-        Value::Null => 0u8.hash(h),
-        Value::Bool(b) => b.hash(h),
-        Value::Number(s) => match Decimal::parse(s) {
-            Some(d) => d.normalize().to_string().hash(h),
-            None => s.hash(h),
-        },
-        // Length and ends: narratives run to kilobytes.
-        Value::String(s) if s.len() > 64 => {
-            s.len().hash(h);
-            s.as_bytes()[..32].hash(h);
-            s.as_bytes()[s.len() - 32..].hash(h);
-        }
-        Value::String(s) => s.hash(h),
-        Value::Array(a) => {
-            a.len().hash(h);
-            if depth > 0 {
-                a.iter().for_each(|x| hash_node(x, depth - 1, h));
-            }
-        }
-        Value::Object(members) => {
-            let mut acc = 0u64;
-            for m in members {
-                let mut mh = DefaultHasher::new();
-                m.key.hash(&mut mh);
-                if depth > 0 {
-                    hash_node(&m.value, depth - 1, &mut mh);
-                }
-                acc = acc.wrapping_add(mh.finish());
-            }
-            acc.hash(h);
-        }
-    }
-}
-
-/// Items seen so far, by equality (for distinct, union, repeat). Keyed by
-/// instance data, so the maps keep std's keyed hasher (no crafted
-/// collisions).
-#[derive(Default)]
-pub(crate) struct Seen<'a> {
-    /// Strings held by the instance, borrowed (the common case: ids,
-    /// codes, references).
-    strs: HashSet<&'a str>,
-    /// System strings built during evaluation.
-    owned_strs: HashSet<String>,
-    keys: HashSet<String>,
-    nodes: HashMap<u64, Vec<&'a Node>>,
-}
-
-impl<'a> Seen<'a> {
-    /// Records `it`; false when an equal item was already seen.
-    pub fn insert(&mut self, it: &Item<'a>) -> bool {
-        // Strings without a formatted key: a string equals a string.
-        match it {
-            Item::String(s) => {
-                return !self.strs.contains(s.as_str()) && self.owned_strs.insert(s.clone());
-            }
-            Item::Node(n) => {
-                if let (Some(node), Some(s)) = (n.node, it.as_system_str()) {
-                    if let crate::json::Value::String(held) = &node.value {
-                        let held: &'a str = held;
-                        debug_assert_eq!(held, s);
-                        return !self.owned_strs.contains(held) && self.strs.insert(held);
-                    }
-                }
-            }
-            _ => {}
-        }
-        if let Some(k) = system_key(it) {
-            return self.keys.insert(k);
-        }
-        match it {
-            Item::Node(n) => match n.node {
-                Some(node) => {
-                    let mut h = DefaultHasher::new();
-                    hash_node(node, 3, &mut h);
-                    let bucket = self.nodes.entry(h.finish()).or_default();
-                    if bucket.iter().any(|o| json_eq(o, node)) {
-                        return false;
-                    }
-                    bucket.push(node);
-                    true
-                }
-                // No value: distinct by identity of the extension sibling.
-                None => self.keys.insert(format!(
-                    "x:{:p}",
-                    n.ext.map_or(std::ptr::null(), |e| e as *const Node)
-                )),
-            },
-            Item::Type(ns, name) => self.keys.insert(format!("y:{ns}.{name}")),
-            _ => true,
-        }
-    }
-}
-
-/// Equal quantities in different units share a key (`3 'min'`, `180 seconds`).
-fn quantity_key(q: &Q) -> String {
-    let base = match q.unit.as_str() {
-        "year" | "month" => q.convert_to("month"),
-        u if quantity::is_calendar(u) => q.convert_to("s").map(|s| Q {
-            value: s.value,
-            unit: "s1".into(),
-        }),
-        u => quantity::canonical(u).and_then(|(f, d)| {
-            let unit: Vec<String> = d.iter().map(|(k, e)| format!("{k}{e}")).collect();
-            Some(Q {
-                value: q.value.mul(f)?,
-                unit: unit.join("."),
-            })
-        }),
-    };
-    match base {
-        Some(b) => format!("q:{}|{}", b.value.normalize(), b.unit),
-        None => format!("q:{}|{}", q.value.normalize(), q.unit),
-    }
-}
-
-/// Removes duplicates (by equality), keeping first occurrences.
-pub(crate) fn distinct<'a>(items: Coll<'a>) -> Coll<'a> {
-    let mut seen = Seen::default();
-    items.into_iter().filter(|it| seen.insert(it)).collect()
 }
 
 /// A number next to a quantity acts as a quantity with unit `'1'`.
@@ -667,7 +525,7 @@ fn apply_op<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize
             ev.check_size(l.len() + r.len(), pos)?;
             let mut all = l;
             all.extend(r);
-            Ok(distinct(all))
+            Ok(super::seen::distinct(all))
         }
         BinOp::Eq => Ok(b(coll_equals(&l, &r))),
         BinOp::Ne => Ok(b(coll_equals(&l, &r).map(|v| !v))),

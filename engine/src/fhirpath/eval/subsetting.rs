@@ -1,6 +1,7 @@
 //! Subsetting (§5.3): single, first, last, tail, skip, take, intersect, exclude.
 
-use super::ops::{distinct, equals};
+use super::ops::equals;
+use super::seen::distinct;
 use super::{copy_coll, Call, Coll, R};
 use crate::fhirpath::value::Item;
 use std::collections::HashSet;
