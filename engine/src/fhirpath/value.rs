@@ -65,7 +65,9 @@ pub const FHIR_PRIMITIVES: [&str; 20] = [
 
 /// Whether a FHIR type name is a primitive.
 pub fn is_fhir_primitive(t: &str) -> bool {
-    FHIR_PRIMITIVES.contains(&t)
+    // All primitive names start in lower case; complex types and backbone
+    // paths (the common case) are ruled out by their first letter.
+    t.starts_with(|c: char| c.is_ascii_lowercase()) && FHIR_PRIMITIVES.contains(&t)
 }
 
 impl<'a> Item<'a> {

@@ -72,7 +72,9 @@ fn kept_comparison<'a>(
 
 fn select<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
     c.arity(1, 1)?;
-    let mut out = Coll::new();
+    // Projections mostly give an item per item: room for that at once
+    // instead of growing by doubling.
+    let mut out = Coll::with_capacity(c.inp.len());
     for (i, it) in c.inp.iter().enumerate() {
         out.extend(c.ev.lambda(&c.args[0], it, i, None)?);
         c.ev.check_size(out.len(), c.pos)?;

@@ -547,6 +547,9 @@ impl<'e, 'a> Ev<'e, 'a> {
                     false
                 } else {
                     let t: &str = &n.type_name;
+                    if t == name {
+                        return true;
+                    }
                     match self.model {
                         // FHIR primitives are distinct types (`code` is not `string`).
                         Some(_) if exact_primitive && super::value::is_fhir_primitive(t) => {

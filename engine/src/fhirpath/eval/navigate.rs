@@ -3,10 +3,11 @@
 //! children of an item for `children()`/`descendants()`.
 
 use super::{Coll, Ev, R};
+use crate::fhirpath::model::{ChildInfo, ModelInfo};
 use crate::fhirpath::value::{Item, NodeItem, TypeName};
 use crate::json::{Member, Node, Value};
 
-impl<'a> Ev<'_, 'a> {
+impl<'e, 'a> Ev<'e, 'a> {
     /// A resource typed by its `resourceType` (the model's interned name,
     /// so no allocation).
     pub(super) fn typed_resource(&self, node: &'a Node) -> Item<'a> {
@@ -46,8 +47,11 @@ impl<'a> Ev<'_, 'a> {
     /// `.name` on every item.
     pub fn navigate(&self, base: &[Item<'a>], name: &str, pos: usize) -> R<'a> {
         let mut out = Coll::new();
+        // The items of a collection mostly share their type: the model is
+        // asked once per run of one (interned) type.
+        let mut last: Option<(usize, Option<&ChildInfo>)> = None;
         for it in base {
-            self.child_named(it, name, &mut out);
+            self.child_named(it, name, &mut out, &mut last);
             self.check_size(out.len(), pos)?;
         }
         self.tick(base.len() as u64, pos)?;
@@ -77,11 +81,17 @@ impl<'a> Ev<'_, 'a> {
     fn push_member(&self, members: &'a [Member], key: &str, t: &TypeName, out: &mut Coll<'a>) {
         // One pass finds both `key` and `_key`.
         let (mut val, mut ext) = (None, None);
+        let kb = key.as_bytes();
+        let first = kb.first().copied();
         for m in members {
-            let k: &str = &m.key;
-            if k == key {
-                val = val.or(Some(&m.value));
-            } else if k.len() == key.len() + 1 && k.strip_prefix('_') == Some(key) {
+            let k = m.key.as_bytes();
+            // Length and first byte rule out most members before a full
+            // compare.
+            if k.len() == kb.len() {
+                if k.first() == first.as_ref() && k == kb {
+                    val = val.or(Some(&m.value));
+                }
+            } else if k.len() == kb.len() + 1 && k[0] == b'_' && &k[1..] == kb {
                 ext = ext.or(Some(&m.value));
             }
         }
@@ -118,7 +128,15 @@ impl<'a> Ev<'_, 'a> {
         }
     }
 
-    fn child_named(&self, it: &Item<'a>, name: &str, out: &mut Coll<'a>) {
+    /// `last` remembers the model's answer for the previous item's type
+    /// (by the address of its interned name).
+    fn child_named(
+        &self,
+        it: &Item<'a>,
+        name: &str,
+        out: &mut Coll<'a>,
+        last: &mut Option<(usize, Option<&'e ChildInfo>)>,
+    ) {
         let n = match it {
             Item::Node(n) => n,
             Item::Quantity(q) => {
@@ -158,7 +176,18 @@ impl<'a> Ev<'_, 'a> {
         // One model look-up in the common case: a child found means the
         // type is known.
         let model = self.model.filter(|_| !t.is_empty());
-        match model.map(|m| (m, m.child_of(t, name))) {
+        let mut lookup = |m: &'e dyn ModelInfo| match t.static_str().map(|s| s.as_ptr() as usize) {
+            Some(addr) => match *last {
+                Some((a, ci)) if a == addr => ci,
+                _ => {
+                    let ci = m.child_of(t, name);
+                    *last = Some((addr, ci));
+                    ci
+                }
+            },
+            None => m.child_of(t, name),
+        };
+        match model.map(|m| (m, lookup(m))) {
             Some((_, Some(ci))) if ci.choice => {
                 for m in members {
                     // `valueString`, or `_valueString` alone (extension only).
