@@ -241,6 +241,7 @@ impl ContextBuilder {
             fhirpath_model: std::sync::Arc::new(fhirpath_model),
             compiled: Default::default(),
             from_base: Default::default(),
+            natives: Default::default(),
             questionnaires: questionnaires.into_iter().collect(),
             terminology,
             report,

@@ -263,6 +263,10 @@ pub struct Context {
     /// a profile); computed on first use, not part of the artifact.
     #[serde(skip)]
     pub(crate) from_base: OnceLock<Vec<bool>>,
+    /// For each constraint, its native check if it has one; computed on
+    /// first use, not part of the artifact.
+    #[serde(skip)]
+    pub(crate) natives: OnceLock<Vec<Option<crate::validate::natives::Native>>>,
     /// Expanded value sets and code system contents.
     pub(crate) terminology: Terminology,
     pub(crate) report: LoadReport,
@@ -339,6 +343,21 @@ impl Context {
                 .collect()
         });
         flags[index as usize]
+    }
+
+    /// The native check of constraint `index`, if it has one (chosen by
+    /// key and expression text, once per context).
+    pub(crate) fn constraint_native(&self, index: u32) -> Option<crate::validate::natives::Native> {
+        let natives = self.natives.get_or_init(|| {
+            self.constraints
+                .iter()
+                .map(|c| {
+                    let src = c.expression.as_deref()?;
+                    crate::validate::natives::native_for(&c.key, src)
+                })
+                .collect()
+        });
+        natives[index as usize]
     }
 
     /// Whether `ancestor` is on the `baseDefinition` chain of `sid`.

@@ -17,6 +17,7 @@ mod cardinality;
 mod conformance;
 mod extensions;
 mod invariants;
+pub(crate) mod natives;
 mod primitive;
 mod questionnaire;
 mod references;

@@ -51,7 +51,7 @@ impl<'a> Strs<'a> {
     fn insert(&mut self, s: Cow<'a, str>) -> bool {
         match self {
             Strs::Few(few) => {
-                if few.iter().any(|o| *o == s) {
+                if few.contains(&s) {
                     return false;
                 }
                 if few.len() < FEW {
