@@ -4,7 +4,7 @@
 //!
 //! - `ele-1` (every element), `ext-1` (every extension);
 //! - `ref-1` when the reference is not local (`#…`);
-//! - `dom-2` to `dom-5` on resources without contained resources;
+//! - `dom-2` to `dom-5` on resources without contained resources, `dom-6`;
 //! - the Bundle rules `bdl-1` to `bdl-12` in their common cases.
 //!
 //! A native answers only where the answer is plain from the JSON: `None`
@@ -26,6 +26,7 @@ const DOM_CONTAINED: [&str; 4] = [
     "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
     "contained.meta.security.empty()",
 ];
+const DOM_6: &str = "text.`div`.exists()";
 const REF_1: &str = "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))";
 const BDL_1: &str = "total.empty() or (type = 'searchset') or (type = 'history')";
 const BDL_2: &str = "entry.search.empty() or (type = 'searchset')";
@@ -47,6 +48,8 @@ pub(crate) enum Native {
     Ext1,
     Ref1,
     NoContained,
+    /// `dom-6`: a narrative has its `div`.
+    Dom6,
     Bdl1,
     Bdl2,
     /// `bdl-3` (`request`) and `bdl-4` (`response`).
@@ -68,6 +71,7 @@ pub(crate) fn native_for(key: &str, src: &str) -> Option<Native> {
         EXT_1 if key == "ext-1" => Native::Ext1,
         REF_1 => Native::Ref1,
         _ if DOM_CONTAINED.contains(&src) => Native::NoContained,
+        DOM_6 => Native::Dom6,
         BDL_1 => Native::Bdl1,
         BDL_2 => Native::Bdl2,
         BDL_3 => Native::Bdl3,
@@ -94,6 +98,10 @@ pub(crate) fn check(
         Native::Ext1 => focus.map(ext_1),
         Native::Ref1 => focus.and_then(ref_1),
         Native::NoContained => focus.and_then(no_contained),
+        Native::Dom6 => match object_member(focus?, "text")? {
+            None => Some(false),
+            Some(text) => exists(text, "div"),
+        },
         Native::Bdl1 => bdl_1(focus?),
         Native::Bdl2 => bdl_2(focus?),
         Native::Bdl3 => entries_match_type(

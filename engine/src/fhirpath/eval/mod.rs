@@ -9,6 +9,7 @@ mod existence;
 mod fhir;
 mod filtering;
 mod math;
+mod narrative;
 mod navigate;
 pub(crate) mod ops;
 mod seen;
@@ -119,7 +120,7 @@ fn single_text<'c>(c: &'c [Item<'_>], pos: usize) -> Result<Option<Cow<'c, str>>
 /// Exposes the narrative check to the unit tests.
 #[cfg(test)]
 pub(crate) fn html_checks_for_test(xhtml: &str) -> bool {
-    fhir::html_ok(xhtml)
+    narrative::html_ok(xhtml)
 }
 
 /// Types a resource root by its `resourceType`.

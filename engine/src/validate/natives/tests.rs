@@ -385,3 +385,53 @@ fn bundle_natives_agree_with_the_expressions() {
     let inner = crate::json::parse(br#"{"resourceType": "Bundle", "type": "batch"}"#).unwrap();
     assert_eq!(check(Native::Bdl3, Some(&inner), None, Some(&outer)), None);
 }
+
+/// dom-6's native gives what its expression gives, where it answers.
+#[test]
+fn dom_6_native_agrees_with_the_expression() {
+    let e = compile(DOM_6, &CompileOptions::default()).unwrap();
+    let mut answered = 0;
+    for (text, native) in [
+        (r#"{"resourceType": "Patient"}"#, Some(false)),
+        (
+            r#"{"resourceType": "Patient", "text": {"status": "generated"}}"#,
+            Some(false),
+        ),
+        (
+            r#"{"resourceType": "Patient", "text": {"div": "<div>x</div>"}}"#,
+            Some(true),
+        ),
+        (
+            r#"{"resourceType": "Patient", "text": {"div": null}}"#,
+            None,
+        ),
+        (
+            r#"{"resourceType": "Patient", "text": {"_div": {"id": "d"}}}"#,
+            None,
+        ),
+        (r#"{"resourceType": "Patient", "_text": {"id": "t"}}"#, None),
+        (r#"{"resourceType": "Patient", "text": "x"}"#, None),
+    ] {
+        let r = crate::json::parse(text.as_bytes()).unwrap();
+        assert_eq!(
+            check(Native::Dom6, Some(&r), None, Some(&r)),
+            native,
+            "{text}"
+        );
+        let input = EvalInput::with_focus(
+            vec![Item::Node(NodeItem {
+                node: Some(&r),
+                ext: None,
+                type_name: TypeName::from("Patient"),
+            })],
+            Some(&r),
+            Some(&r),
+        );
+        let full = e.evaluate_bool(&input, &Environment::default()).unwrap();
+        if let Some(v) = native {
+            answered += 1;
+            assert_eq!(Some(v), full, "{text}");
+        }
+    }
+    assert_eq!(answered, 3);
+}

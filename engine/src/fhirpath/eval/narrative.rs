@@ -1,0 +1,253 @@
+//! The narrative rules txt-1 and txt-2 (`htmlChecks()`): only allowed
+//! elements, no scripting attributes, and some non-whitespace text (or an
+//! image). Narratives are most of a SHIN-NY bundle's bytes, so this is a
+//! byte scan; `tests` compares it with the first implementation (kept
+//! there as the oracle) on the SHIN-NY narratives and mutations of them.
+
+use std::sync::LazyLock;
+
+/// Elements allowed in narrative (HTML 4 basic formatting, links, images,
+/// tables), sorted.
+const ALLOWED: &[&str] = &[
+    "a",
+    "abbr",
+    "acronym",
+    "address",
+    "area",
+    "b",
+    "bdo",
+    "big",
+    "blockquote",
+    "br",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "font",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "kbd",
+    "label",
+    "li",
+    "map",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+];
+
+/// Where a tag ends: the first `>` outside a quoted attribute value. All
+/// delimiters are ASCII, so a byte scan is UTF-8 safe (an ASCII byte never
+/// occurs inside a multi-byte character). Tags are short: a plain loop,
+/// and memchr only for quoted values (styles and links run long).
+fn tag_end(s: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        match c {
+            b'>' => return Some(i),
+            b'"' | b'\'' => i += 1 + memchr::memchr(c, &s[i + 1..])? + 1,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// An element name as an integer: its bytes lower-cased, zero-padded, and
+/// its length in the last byte (so that a name with a NUL byte differs
+/// from a shorter one); `None` when empty or longer than 15 bytes (no
+/// allowed name is).
+fn pack(name: &[u8]) -> Option<u128> {
+    if name.is_empty() || name.len() > 15 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..name.len()].copy_from_slice(name);
+    buf[..name.len()].make_ascii_lowercase();
+    buf[15] = name.len() as u8;
+    Some(u128::from_be_bytes(buf))
+}
+
+/// [`ALLOWED`] packed and sorted: narratives hold thousands of tags, and
+/// integer compares cost less than string compares.
+static ALLOWED_PACKED: LazyLock<Vec<u128>> = LazyLock::new(|| {
+    let mut v: Vec<u128> = ALLOWED.iter().filter_map(|n| pack(n.as_bytes())).collect();
+    v.sort_unstable();
+    v
+});
+
+/// Whether `name` (any case) is in [`ALLOWED`].
+fn allowed_element(name: &[u8]) -> bool {
+    pack(name).is_some_and(|p| ALLOWED_PACKED.binary_search(&p).is_ok())
+}
+
+/// `char::is_whitespace` for an ASCII byte (it includes vertical tab,
+/// which `u8::is_ascii_whitespace` does not).
+fn ascii_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
+}
+
+/// `str::trim_start`, byte by byte while ASCII.
+fn trim_ws_start(s: &str) -> &str {
+    let b = s.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if c >= 0x80 {
+            return s[i..].trim_start();
+        }
+        if !ascii_ws(c) {
+            return &s[i..];
+        }
+    }
+    ""
+}
+
+/// The first position in `s` (from `from`) of whitespace or of a byte
+/// for which `stop` holds; ASCII is judged byte by byte, and from the
+/// first non-ASCII character on the scan decodes characters (Unicode
+/// whitespace).
+fn find_ws_or(s: &str, from: usize, stop: impl Fn(u8) -> bool) -> Option<usize> {
+    let b = s.as_bytes();
+    for i in from..b.len() {
+        match b[i] {
+            c if c < 0x80 => {
+                if ascii_ws(c) || stop(c) {
+                    return Some(i);
+                }
+            }
+            // A lead byte: `i` is a character boundary.
+            _ => {
+                return s[i..]
+                    .find(|c: char| c.is_whitespace() || (c.is_ascii() && stop(c as u8)))
+                    .map(|p| p + i)
+            }
+        }
+    }
+    None
+}
+
+/// txt-1 and txt-2: only allowed elements, no scripting attributes, and
+/// some non-whitespace text (or an image). Narratives are most of a
+/// SHIN-NY bundle's bytes, so this is a byte scan with memchr.
+pub(crate) fn html_ok(x: &str) -> bool {
+    let b = x.as_bytes();
+    let mut at = 0;
+    let mut has_content = false;
+    while let Some(rel) = memchr::memchr(b'<', &b[at..]) {
+        let lt = at + rel;
+        if !has_content && !x[at..lt].trim().is_empty() {
+            has_content = true;
+        }
+        at = lt + 1;
+        if b.get(at) == Some(&b'!') && b[at..].starts_with(b"!--") {
+            match memchr::memmem::find(&b[at + 3..], b"-->") {
+                Some(e) => at += 3 + e + 3,
+                None => return false,
+            }
+            continue;
+        }
+        let Some(gt) = tag_end(&b[at..]) else {
+            return false;
+        };
+        let (tag_start, tag_stop) = (at, at + gt);
+        at = tag_stop + 1;
+        if matches!(b.get(tag_start), Some(b'/' | b'?' | b'!')) {
+            continue;
+        }
+        // `<br/>`: the name and attributes end before trailing slashes.
+        let mut stop = tag_stop;
+        while stop > tag_start && b[stop - 1] == b'/' {
+            stop -= 1;
+        }
+        let tag = &x[tag_start..stop];
+        let name_end = find_ws_or(tag, 0, |_| false).unwrap_or(tag.len());
+        let name = &tag.as_bytes()[..name_end];
+        let name = match name.get(..6) {
+            Some(p) if p.eq_ignore_ascii_case(b"xhtml:") => &name[6..],
+            _ => name,
+        };
+        if !allowed_element(name) {
+            return false;
+        }
+        if name.eq_ignore_ascii_case(b"img") {
+            has_content = true;
+        }
+        if !attributes_ok(&tag[name_end..]) {
+            return false;
+        }
+    }
+    if !has_content && !x[at..].trim().is_empty() {
+        has_content = true;
+    }
+    has_content
+}
+
+/// No event handlers (`on*`) and no `javascript:` URLs.
+fn attributes_ok(attrs: &str) -> bool {
+    let mut rest = trim_ws_start(attrs);
+    while !rest.is_empty() {
+        let name_end = find_ws_or(rest, 0, |c| c == b'=').unwrap_or(rest.len());
+        let name = &rest[..name_end];
+        rest = trim_ws_start(&rest[name_end..]);
+        let mut value = "";
+        if let Some(r) = rest.strip_prefix('=') {
+            let r = trim_ws_start(r);
+            match r.as_bytes().first() {
+                Some(&q @ (b'"' | b'\'')) => {
+                    let end = memchr::memchr(q, &r.as_bytes()[1..])
+                        .map(|e| e + 1)
+                        .unwrap_or(r.len());
+                    value = &r[1..end];
+                    rest = r.get(end + 1..).unwrap_or("");
+                }
+                _ => {
+                    let end = find_ws_or(r, 0, |_| false).unwrap_or(r.len());
+                    value = &r[..end];
+                    rest = &r[end..];
+                }
+            }
+        }
+        let starts_with =
+            |s: &str, p: &str| s.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+        if starts_with(name, "on") || starts_with(trim_ws_start(value), "javascript:") {
+            return false;
+        }
+        rest = trim_ws_start(rest);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests;
