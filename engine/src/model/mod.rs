@@ -183,6 +183,19 @@ pub struct Constraint {
     pub source: Option<String>,
 }
 
+/// What the validator needs of a constraint on every element it applies
+/// to, in a few bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConstraintTraits {
+    /// From a base definition (not a profile).
+    pub from_base: bool,
+    pub has_expression: bool,
+    /// Severity `error` (otherwise a warning).
+    pub error: bool,
+    /// Its native check, if it has one.
+    pub native: Option<crate::validate::natives::Native>,
+}
+
 /// A primitive format regex, compiled on first use.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct FormatRegex {
@@ -259,14 +272,12 @@ pub struct Context {
     /// time); not part of the artifact.
     #[serde(skip)]
     pub(crate) compiled: OnceLock<Vec<OnceLock<Result<crate::fhirpath::Expression, String>>>>,
-    /// For each constraint, whether its `source` is a base definition (not
-    /// a profile); computed on first use, not part of the artifact.
+    /// For each constraint, what the validator reads for every element
+    /// (kept apart from the texts, which are read only when a constraint
+    /// is evaluated or fails); computed on first use, not part of the
+    /// artifact.
     #[serde(skip)]
-    pub(crate) from_base: OnceLock<Vec<bool>>,
-    /// For each constraint, its native check if it has one; computed on
-    /// first use, not part of the artifact.
-    #[serde(skip)]
-    pub(crate) natives: OnceLock<Vec<Option<crate::validate::natives::Native>>>,
+    pub(crate) traits: OnceLock<Vec<ConstraintTraits>>,
     /// Expanded value sets and code system contents.
     pub(crate) terminology: Terminology,
     pub(crate) report: LoadReport,
@@ -327,37 +338,29 @@ impl Context {
         &self.constraints[index as usize]
     }
 
-    /// Whether constraint `index` comes from a base definition (its
-    /// `source` names a structure that is not a profile, such as `Element`
-    /// or `DomainResource`), so that a profile pass can skip it.
-    pub fn constraint_from_base(&self, index: u32) -> bool {
-        let flags = self.from_base.get_or_init(|| {
+    /// The traits of constraint `index` (see [`ConstraintTraits`]).
+    pub(crate) fn constraint_traits(&self, index: u32) -> ConstraintTraits {
+        let traits = self.traits.get_or_init(|| {
             self.constraints
                 .iter()
-                .map(|c| {
-                    c.source
+                .map(|c| ConstraintTraits {
+                    // Its `source` names a structure that is not a profile
+                    // (`Element`, `DomainResource`): a profile pass skips it.
+                    from_base: c
+                        .source
                         .as_deref()
                         .and_then(|s| self.structure_by_url(s))
-                        .is_some_and(|(_, s)| !s.is_profile)
+                        .is_some_and(|(_, s)| !s.is_profile),
+                    has_expression: c.expression.is_some(),
+                    error: c.severity == "error",
+                    native: c
+                        .expression
+                        .as_deref()
+                        .and_then(|src| crate::validate::natives::native_for(&c.key, src)),
                 })
                 .collect()
         });
-        flags[index as usize]
-    }
-
-    /// The native check of constraint `index`, if it has one (chosen by
-    /// key and expression text, once per context).
-    pub(crate) fn constraint_native(&self, index: u32) -> Option<crate::validate::natives::Native> {
-        let natives = self.natives.get_or_init(|| {
-            self.constraints
-                .iter()
-                .map(|c| {
-                    let src = c.expression.as_deref()?;
-                    crate::validate::natives::native_for(&c.key, src)
-                })
-                .collect()
-        });
-        natives[index as usize]
+        traits[index as usize]
     }
 
     /// Whether `ancestor` is on the `baseDefinition` chain of `sid`.

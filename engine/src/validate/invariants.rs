@@ -36,25 +36,23 @@ pub(super) fn check<'a>(
     // constraints of this element (SHIN-NY's Bundle root has a hundred
     // that walk the same paths).
     let host = Host { ctx };
-    let env = Environment {
-        host: Some(&host),
-        ..Default::default()
-    };
+    // Built at the first constraint that is evaluated (most elements have
+    // only natives).
+    let mut env: Option<Environment<'_>> = None;
     let cache = EvalCache::for_expressions(constraints.len());
     let mut input: Option<EvalInput<'_>> = None;
     // Computed at the first constraint that is not native.
     let mut results: Option<(InvariantResults<'a>, [usize; 5])> = None;
     for &ci in constraints {
-        let c = ctx.constraint(ci);
-        if w.mode == Mode::Profile && ctx.constraint_from_base(ci) {
+        // The traits, not the constraint's texts: this runs on every
+        // element.
+        let traits = ctx.constraint_traits(ci);
+        if (w.mode == Mode::Profile && traits.from_base) || !traits.has_expression {
             continue;
         }
-        let Some(src) = c.expression.as_deref() else {
-            continue;
-        };
-        let error = c.severity == "error";
-        let result = ctx
-            .constraint_native(ci)
+        let error = traits.error;
+        let result = traits
+            .native
             .and_then(|n| natives::check(n, focus, ext, w.fhirpath_resources().resource));
         let result = match result {
             Some(r) => Ok(Some(r)),
@@ -69,7 +67,11 @@ pub(super) fn check<'a>(
                 known.unwrap_or_else(|| {
                     let input =
                         input.get_or_insert_with(|| element_input(w, focus, ext, type_name));
-                    let r = evaluate(ctx, ci, input, &env, &cache);
+                    let env = env.get_or_insert_with(|| Environment {
+                        host: Some(&host),
+                        ..Default::default()
+                    });
+                    let r = evaluate(ctx, ci, input, env, &cache);
                     results.borrow_mut().insert(key, (type_name, r.clone()));
                     r
                 })
@@ -81,6 +83,11 @@ pub(super) fn check<'a>(
             w.stats_mut().evaluated_warning += 1;
         }
         let pos = focus.or(ext).map(|n| n.pos).unwrap_or_default();
+        if matches!(result, Ok(Some(true) | None)) {
+            continue;
+        }
+        let c = ctx.constraint(ci);
+        let src = c.expression.as_deref().unwrap_or_default();
         match result {
             Ok(Some(false)) => {
                 w.stats_mut().failed += 1;
