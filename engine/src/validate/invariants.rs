@@ -53,7 +53,7 @@ pub(super) fn check<'a>(
         let error = traits.error;
         let result = traits
             .native
-            .and_then(|n| natives::check(n, focus, ext, w.fhirpath_resources().resource));
+            .and_then(|n| natives::check(n, focus, ext, || w.fhirpath_resources().resource));
         let result = match result {
             Some(r) => Ok(Some(r)),
             None => {

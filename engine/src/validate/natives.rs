@@ -85,13 +85,14 @@ pub(crate) fn native_for(key: &str, src: &str) -> Option<Native> {
     })
 }
 
-/// The native's answer on `focus` (with `_x` sibling `ext`; `resource` is
-/// `%resource`), or `None` to evaluate the expression.
-pub(crate) fn check(
+/// The native's answer on `focus` (with `_x` sibling `ext`; `resource`
+/// gives `%resource`, asked only by the natives that read it), or `None`
+/// to evaluate the expression.
+pub(crate) fn check<'n>(
     n: Native,
-    focus: Option<&Node>,
-    ext: Option<&Node>,
-    resource: Option<&Node>,
+    focus: Option<&'n Node>,
+    ext: Option<&'n Node>,
+    resource: impl FnOnce() -> Option<&'n Node>,
 ) -> Option<bool> {
     match n {
         Native::Ele1 => Some(ele_1(focus, ext)),
@@ -106,13 +107,13 @@ pub(crate) fn check(
         Native::Bdl2 => bdl_2(focus?),
         Native::Bdl3 => entries_match_type(
             focus?,
-            resource?,
+            resource()?,
             "request",
             &["batch", "transaction", "history"],
         ),
         Native::Bdl4 => entries_match_type(
             focus?,
-            resource?,
+            resource()?,
             "response",
             &["batch-response", "transaction-response", "history"],
         ),

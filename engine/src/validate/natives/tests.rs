@@ -348,7 +348,7 @@ fn bundle_natives_agree_with_the_expressions() {
             Some(bundle),
         );
         let full = e.evaluate_bool(&input, &Environment::default());
-        let native = check(n, Some(focus), None, Some(bundle));
+        let native = check(n, Some(focus), None, || Some(bundle));
         let counts = answered.entry(src).or_default();
         if let Some(v) = native {
             counts.0 += 1;
@@ -383,7 +383,10 @@ fn bundle_natives_agree_with_the_expressions() {
     // A Bundle that is not its own %resource is left to the expression.
     let outer = crate::json::parse(br#"{"resourceType": "Bundle", "type": "batch"}"#).unwrap();
     let inner = crate::json::parse(br#"{"resourceType": "Bundle", "type": "batch"}"#).unwrap();
-    assert_eq!(check(Native::Bdl3, Some(&inner), None, Some(&outer)), None);
+    assert_eq!(
+        check(Native::Bdl3, Some(&inner), None, || Some(&outer)),
+        None
+    );
 }
 
 /// dom-6's native gives what its expression gives, where it answers.
@@ -414,7 +417,7 @@ fn dom_6_native_agrees_with_the_expression() {
     ] {
         let r = crate::json::parse(text.as_bytes()).unwrap();
         assert_eq!(
-            check(Native::Dom6, Some(&r), None, Some(&r)),
+            check(Native::Dom6, Some(&r), None, || Some(&r)),
             native,
             "{text}"
         );
