@@ -99,6 +99,48 @@ pub struct Expr {
     /// share this node's result with identical subexpressions; `None` when
     /// the result can depend on more than the focus (see `memo.rs`).
     pub(crate) memo: Option<super::memo::Memo>,
+    /// For a function call: the family that last answered it (see
+    /// [`FamilyHint`]).
+    pub(crate) family: FamilyHint,
+}
+
+/// The function family (an index into the evaluator's list) that answered
+/// a call node last, so that the next evaluation goes straight to it
+/// instead of asking the families in turn. Only a hint: a family that
+/// does not answer sends the evaluator through the whole list again.
+#[derive(Default)]
+pub(crate) struct FamilyHint(std::sync::atomic::AtomicU8);
+
+impl FamilyHint {
+    const NONE: u8 = 0;
+
+    /// The family's index, if one answered before.
+    pub(crate) fn get(&self) -> Option<usize> {
+        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            Self::NONE => None,
+            i => Some(usize::from(i - 1)),
+        }
+    }
+
+    pub(crate) fn set(&self, family: usize) {
+        if let Ok(i) = u8::try_from(family + 1) {
+            self.0.store(i, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+impl Clone for FamilyHint {
+    fn clone(&self) -> Self {
+        FamilyHint(std::sync::atomic::AtomicU8::new(
+            self.0.load(std::sync::atomic::Ordering::Relaxed),
+        ))
+    }
+}
+
+impl std::fmt::Debug for FamilyHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.get())
+    }
 }
 
 impl Expr {
@@ -288,6 +330,7 @@ impl Parser {
                         pos: t.pos,
                         end: self.prev_end,
                         memo: None,
+                        family: Default::default(),
                     };
                     continue;
                 }
@@ -305,6 +348,7 @@ impl Parser {
                 pos: t.pos,
                 end: self.prev_end,
                 memo: None,
+                family: Default::default(),
             };
         }
         self.depth -= 1;
@@ -345,12 +389,14 @@ impl Parser {
                         pos: t.pos,
                         end: self.prev_end,
                         memo: None,
+                        family: Default::default(),
                     },
                     ExprKind::Dec(d) => Expr {
                         kind: ExprKind::Dec(d.neg()),
                         pos: t.pos,
                         end: self.prev_end,
                         memo: None,
+                        family: Default::default(),
                     },
                     ExprKind::Quantity(mut q) => {
                         q.value = q.value.neg();
@@ -359,6 +405,7 @@ impl Parser {
                             pos: t.pos,
                             end: self.prev_end,
                             memo: None,
+                            family: Default::default(),
                         }
                     }
                     _ => Expr {
@@ -366,6 +413,7 @@ impl Parser {
                         pos: t.pos,
                         end: self.prev_end,
                         memo: None,
+                        family: Default::default(),
                     },
                 })
             }
@@ -393,6 +441,7 @@ impl Parser {
                             pos: p,
                             end: self.prev_end,
                             memo: None,
+                            family: Default::default(),
                         };
                         continue;
                     }
@@ -413,6 +462,7 @@ impl Parser {
                             pos: nt.pos,
                             end: self.prev_end,
                             memo: None,
+                            family: Default::default(),
                         };
                     } else {
                         e = Expr {
@@ -420,6 +470,7 @@ impl Parser {
                             pos: nt.pos,
                             end: self.prev_end,
                             memo: None,
+                            family: Default::default(),
                         };
                     }
                 }
@@ -432,6 +483,7 @@ impl Parser {
                         pos: t.pos,
                         end: self.prev_end,
                         memo: None,
+                        family: Default::default(),
                     };
                 }
                 _ => return Ok(e),
@@ -459,6 +511,7 @@ impl Parser {
                     pos,
                     end: self.prev_end,
                     memo: None,
+                    family: Default::default(),
                 }
             } else {
                 a
@@ -555,6 +608,7 @@ impl Parser {
             pos,
             end: self.prev_end,
             memo: None,
+            family: Default::default(),
         })
     }
 }

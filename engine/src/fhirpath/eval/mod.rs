@@ -287,10 +287,10 @@ impl<'e, 'a> Ev<'e, 'a> {
                 }
             },
             ExprKind::Call(target, name, args) => match target {
-                None => self.call(name, focus, args, fr, e.pos),
+                None => self.call(e, name, focus, args, fr),
                 Some(t) => {
                     let inp = self.eval(t, focus, fr)?;
-                    self.call(name, &inp, args, fr, e.pos)
+                    self.call(e, name, &inp, args, fr)
                 }
             },
             ExprKind::Binary(op, l, r) => ops::binary(self, *op, l, r, focus, fr, e.pos),
@@ -584,12 +584,13 @@ impl<'e, 'a> Ev<'e, 'a> {
     #[inline(never)]
     fn call(
         &self,
+        node: &Expr,
         name: &str,
         inp: &[Item<'a>],
         args: &[Expr],
         fr: &Frame<'_, 'a>,
-        pos: usize,
     ) -> R<'a> {
+        let pos = node.pos;
         let c = Call {
             ev: self,
             inp,
@@ -597,31 +598,19 @@ impl<'e, 'a> Ev<'e, 'a> {
             fr,
             pos,
         };
-        // Each family answers `None` for names that are not its own.
-        macro_rules! first_family {
-            ($($family:path),+) => {
-                $(if let Some(r) = $family(&c, name) {
-                    return r;
-                })+
-            };
+        // Each family answers `None` for names that are not its own; the
+        // node remembers which one answered.
+        if let Some(f) = node.family.get().and_then(|i| FAMILIES.get(i)) {
+            if let Some(r) = f(&c, name) {
+                return r;
+            }
         }
-        first_family!(
-            existence::call,
-            filtering::call,
-            subsetting::call,
-            combining::call,
-            conversion::call,
-            string::call,
-            math::call,
-            tree::call,
-            utility::call,
-            fhir::call,
-            boundary::call,
-            temporal::call,
-            codec::call,
-            aggregate::call,
-            ops::call
-        );
+        for (i, f) in FAMILIES.iter().enumerate() {
+            if let Some(r) = f(&c, name) {
+                node.family.set(i);
+                return r;
+            }
+        }
         Err(FhirPathError::semantic(
             pos,
             format!("unknown function {name}()"),
@@ -634,6 +623,28 @@ struct TypeTest<'s> {
     ns: Option<&'s str>,
     name: &'s str,
 }
+
+/// A function family: answers the calls of its own functions.
+type Family = for<'c, 'e, 'f, 'a> fn(&Call<'c, 'e, 'f, 'a>, &str) -> Option<R<'a>>;
+
+/// The function families, in the order they are asked.
+const FAMILIES: [Family; 15] = [
+    existence::call,
+    filtering::call,
+    subsetting::call,
+    combining::call,
+    conversion::call,
+    string::call,
+    math::call,
+    tree::call,
+    utility::call,
+    fhir::call,
+    boundary::call,
+    temporal::call,
+    codec::call,
+    aggregate::call,
+    ops::call,
+];
 
 /// One function invocation: evaluation state, input and arguments.
 pub(crate) struct Call<'c, 'e, 'f, 'a> {
