@@ -110,7 +110,12 @@ impl<'e, 'a> Ev<'e, 'a> {
                 _ => (i == 0).then_some(n),
             }
         };
-        for i in 0..len(val).max(len(ext)) {
+        let n = len(val).max(len(ext));
+        if n > 1 {
+            // An array: room for all its items at once.
+            out.reserve(n);
+        }
+        for i in 0..n {
             let node = at(val, i);
             let ext = at(ext, i);
             if node.is_none() && ext.is_none() {
