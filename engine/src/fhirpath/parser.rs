@@ -77,12 +77,21 @@ pub enum BinOp {
 }
 
 /// A type name in `is`/`as`/`ofType`: optional namespace (`FHIR`, `System`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct TypeSpec {
     /// `FHIR` or `System` when written.
     pub namespace: Option<String>,
     /// The type name.
     pub name: String,
+    /// Whether items can be of this type, once the evaluator has checked
+    /// the name against its model.
+    pub(crate) known: Hint,
+}
+
+impl PartialEq for TypeSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.namespace == other.namespace && self.name == other.name
+    }
 }
 
 /// An expression node.
@@ -99,22 +108,22 @@ pub struct Expr {
     /// share this node's result with identical subexpressions; `None` when
     /// the result can depend on more than the focus (see `memo.rs`).
     pub(crate) memo: Option<super::memo::Memo>,
-    /// For a function call: the family that last answered it (see
-    /// [`FamilyHint`]).
-    pub(crate) family: FamilyHint,
+    /// For a function call: the family that last answered it.
+    pub(crate) family: Hint,
 }
 
-/// The function family (an index into the evaluator's list) that answered
-/// a call node last, so that the next evaluation goes straight to it
-/// instead of asking the families in turn. Only a hint: a family that
-/// does not answer sends the evaluator through the whole list again.
+/// A small value the evaluator learns about a node and reuses on later
+/// evaluations of it (expressions are compiled once and shared between
+/// threads, hence an atomic): which function family answered a call, how a
+/// type specifier tests. Only a hint: the evaluator checks what it reads
+/// or recomputes it.
 #[derive(Default)]
-pub(crate) struct FamilyHint(std::sync::atomic::AtomicU8);
+pub(crate) struct Hint(std::sync::atomic::AtomicU8);
 
-impl FamilyHint {
+impl Hint {
     const NONE: u8 = 0;
 
-    /// The family's index, if one answered before.
+    /// The value learnt, if any.
     pub(crate) fn get(&self) -> Option<usize> {
         match self.0.load(std::sync::atomic::Ordering::Relaxed) {
             Self::NONE => None,
@@ -122,22 +131,23 @@ impl FamilyHint {
         }
     }
 
-    pub(crate) fn set(&self, family: usize) {
-        if let Ok(i) = u8::try_from(family + 1) {
+    /// Learns `value` (values past 254 are not kept).
+    pub(crate) fn set(&self, value: usize) {
+        if let Ok(i) = u8::try_from(value + 1) {
             self.0.store(i, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
 
-impl Clone for FamilyHint {
+impl Clone for Hint {
     fn clone(&self) -> Self {
-        FamilyHint(std::sync::atomic::AtomicU8::new(
+        Hint(std::sync::atomic::AtomicU8::new(
             self.0.load(std::sync::atomic::Ordering::Relaxed),
         ))
     }
 }
 
-impl std::fmt::Debug for FamilyHint {
+impl std::fmt::Debug for Hint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?}", self.get())
     }
@@ -369,11 +379,13 @@ impl Parser {
             return Ok(TypeSpec {
                 namespace: Some(first),
                 name,
+                known: Hint::default(),
             });
         }
         Ok(TypeSpec {
             namespace: None,
             name: first,
+            known: Hint::default(),
         })
     }
 

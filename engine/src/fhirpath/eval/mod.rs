@@ -522,9 +522,18 @@ impl<'e, 'a> Ev<'e, 'a> {
         ];
         let ns = spec.namespace.as_deref();
         let name = spec.name.as_str();
+        // Learnt at the first test (the model is the expression's own).
+        const TESTABLE: usize = 0;
+        const NOTHING: usize = 1;
+        match spec.known.get() {
+            Some(TESTABLE) => return Ok(Some(TypeTest { ns, name })),
+            Some(NOTHING) => return Ok(None),
+            _ => {}
+        }
         let system = SYSTEM.contains(&name);
         if ns == Some("System") && !system {
             // Not a System type, so nothing is one (`is(System.Patient)`).
+            spec.known.set(NOTHING);
             return Ok(None);
         }
         let known_fhir =
@@ -532,6 +541,7 @@ impl<'e, 'a> Ev<'e, 'a> {
         if !system && !known_fhir {
             return Err(FhirPathError::exec(pos, format!("unknown type {name}")));
         }
+        spec.known.set(TESTABLE);
         Ok(Some(TypeTest { ns, name }))
     }
 

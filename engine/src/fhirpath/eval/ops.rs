@@ -579,12 +579,12 @@ fn apply_op<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize
 
 /// Function forms of type operators: `is(T)`, `as(T)`.
 pub(crate) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
-    let spec = |c: &Call<'_, '_, '_, 'a>| -> Result<TypeSpec, FhirPathError> {
+    fn spec<'s>(c: &Call<'s, '_, '_, '_>) -> Result<&'s TypeSpec, FhirPathError> {
         match c.args.first().map(|a| &a.kind) {
-            Some(ExprKind::TypeArg(t)) if c.args.len() == 1 => Ok(t.clone()),
+            Some(ExprKind::TypeArg(t)) if c.args.len() == 1 => Ok(t),
             _ => Err(FhirPathError::semantic(c.pos, "expected one type argument")),
         }
-    };
+    }
     Some(match name {
         "is" => (|| {
             let t = spec(c)?;
