@@ -590,7 +590,7 @@ pub(crate) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             let t = spec(c)?;
             match c.inp {
                 [] => Ok(coll![]),
-                [one] => Ok(coll![Item::Boolean(c.ev.is_type(one, &t, c.pos)?)]),
+                [one] => Ok(coll![Item::Boolean(c.ev.is_type(one, t, c.pos)?)]),
                 _ => Err(c.err("is() needs a single item")),
             }
         })(),
@@ -599,7 +599,7 @@ pub(crate) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             if c.inp.len() > 1 && c.ev.strict_singletons {
                 return Err(c.err("as() needs a single item"));
             }
-            c.ev.filter_as(c.inp, &t, c.pos)
+            c.ev.filter_as(c.inp, t, c.pos)
         })(),
         _ => return None,
     })
