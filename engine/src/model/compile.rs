@@ -94,6 +94,7 @@ pub(super) fn compile_structure(
                         .collect()
                 })
                 .unwrap_or_default(),
+            child_names: Default::default(),
         },
         regex_source,
     })

@@ -10,6 +10,7 @@
 
 pub mod artifact;
 mod builder;
+mod children;
 mod compile;
 mod errata;
 pub mod literal;
@@ -17,6 +18,7 @@ pub mod questionnaire;
 pub mod report;
 
 pub use builder::{ContextBuilder, PackageInfo};
+pub use children::ChildLookup;
 pub use literal::Literal;
 pub use report::{LoadReport, MissingPackage, UnresolvedCanonical};
 
@@ -72,6 +74,18 @@ pub struct Structure {
     pub regex: Option<u32>,
     /// For extension definitions: where the extension may be used.
     pub contexts: Vec<ExtensionContext>,
+    /// Children by JSON name, built on first use; not part of artifacts.
+    #[serde(skip)]
+    child_names: OnceLock<children::ChildNames>,
+}
+
+impl Structure {
+    /// Finds children of element `parent` by JSON property name.
+    pub fn children_by_name(&self, parent: ElemId) -> ChildLookup<'_> {
+        self.child_names
+            .get_or_init(|| children::ChildNames::build(&self.elements))
+            .of(&self.elements, parent)
+    }
 }
 
 /// One `StructureDefinition.context` of an extension definition.

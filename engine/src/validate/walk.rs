@@ -7,7 +7,7 @@ pub(super) use super::walker::{Mode, Walker};
 use super::Finding;
 use crate::json::{Member, Node, Pos, Value};
 use crate::messages as msg;
-use crate::model::{ElemId, Element, Kind, StructId, Structure, TypeRef};
+use crate::model::{ChildLookup, ElemId, Element, Kind, StructId, Structure, TypeRef};
 use crate::outcome::{IssueType, Severity};
 
 /// One JSON property matched to an element.
@@ -213,6 +213,9 @@ impl<'a> Walker<'a> {
         if el.path == "Bundle.entry" {
             self.full_url = node.get("fullUrl").and_then(Node::as_str);
         }
+        let lookup = s.children_by_name(eid);
+        // Where to start looking for the next property's element.
+        let mut hint = 0;
         for (i, m) in members.iter().enumerate() {
             let key: &str = &m.key;
             // A duplicate key is found through its slot when it names an
@@ -230,8 +233,9 @@ impl<'a> Walker<'a> {
                 Some(rest) => (true, rest),
                 None => (false, key),
             };
-            match find_child(s, children, name, primitive_ext) {
+            match find_child(s, children, &lookup, name, primitive_ext, hint) {
                 Some((child_pos, elem, type_idx)) => {
+                    hint = child_pos as usize + 1;
                     // A name decides its element and choice type, and they
                     // decide the name, so slots are found by them.
                     let slot = match matched
@@ -734,22 +738,22 @@ pub(super) fn max_text(max: u32) -> String {
     }
 }
 
-/// Finds the element for a JSON property name among `children`; for choice
-/// elements also returns which type the suffix picked.
+/// Finds the element for a JSON property name among `children` (looked up
+/// by `lookup`), with its position among them; for choice elements also
+/// returns which type the suffix picked.
 fn find_child(
     s: &Structure,
     children: &[ElemId],
+    lookup: &ChildLookup<'_>,
     name: &str,
     skip_value: bool,
+    hint: usize,
 ) -> Option<(u32, ElemId, Option<usize>)> {
-    for (k, &c) in children.iter().enumerate() {
-        let e = &s.elements[c as usize];
-        if !e.choice && e.name == name {
-            if skip_value && e.name == "value" {
-                return None;
-            }
-            return Some((k as u32, c, None));
+    if let Some(k) = lookup.find(name, hint) {
+        if skip_value && name == "value" {
+            return None;
         }
+        return Some((k as u32, children[k], None));
     }
     for (k, &c) in children.iter().enumerate() {
         let e = &s.elements[c as usize];
