@@ -180,6 +180,35 @@ pub struct Binding {
     pub strength: String,
     /// The value set canonical, if any.
     pub value_set: Option<String>,
+    /// The value set as the context's terminology holds it, looked up on
+    /// first use (every bound value would otherwise hash the canonical).
+    #[serde(skip)]
+    pub(crate) found: FoundCache,
+}
+
+/// The once-looked-up value set of a [`Binding`]; a clone starts empty,
+/// so that a binding copied into another context looks it up again.
+#[derive(Debug, Default)]
+pub(crate) struct FoundCache(OnceLock<Option<crate::terminology::ValueSetRef>>);
+
+impl Clone for FoundCache {
+    fn clone(&self) -> Self {
+        FoundCache::default()
+    }
+}
+
+impl Binding {
+    /// The bound value set in `term`, looked up once (`None`: unknown).
+    pub(crate) fn value_set_in<'t>(
+        &self,
+        term: &'t Terminology,
+    ) -> Option<crate::terminology::FoundValueSet<'t>> {
+        let r = self
+            .found
+            .0
+            .get_or_init(|| term.value_set_ref(self.value_set.as_deref()?));
+        r.map(|r| term.found(r))
+    }
 }
 
 /// An invariant (evaluated by the FHIRPath invariant checks).
