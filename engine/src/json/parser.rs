@@ -302,7 +302,7 @@ impl<'a> Parser<'a> {
                 Some(b',') => self.bump(),
                 Some(b'}') => {
                     self.bump();
-                    let members: Vec<Member> = self.members.drain(base..).collect();
+                    let members: Vec<Member> = self.members.split_off(base);
                     return Ok(Node {
                         value: Value::Object(members),
                         pos,
@@ -335,7 +335,7 @@ impl<'a> Parser<'a> {
                 Some(b',') => self.bump(),
                 Some(b']') => {
                     self.bump();
-                    let items: Vec<Node> = self.items.drain(base..).collect();
+                    let items: Vec<Node> = self.items.split_off(base);
                     return Ok(Node {
                         value: Value::Array(items),
                         pos,
