@@ -43,7 +43,10 @@ impl<'a> BundleIndex<'a> {
     /// Resolves a literal reference made from the entry whose fullUrl is
     /// `from` (relative references are relative to that entry's base).
     pub fn resolve(&self, reference: &str, from: Option<&str>) -> Option<&'a Node> {
-        let reference = reference.split('#').next().unwrap_or(reference);
+        let reference = match memchr::memchr(b'#', reference.as_bytes()) {
+            Some(i) => &reference[..i],
+            None => reference,
+        };
         if let Some(n) = self.by_url.get(reference) {
             return Some(n);
         }
@@ -102,14 +105,15 @@ fn restful_base(full_url: &str) -> Option<&str> {
         Some(h) => &full_url[..h],
         None => full_url,
     };
-    let mut it = trimmed.rmatch_indices('/');
-    let _id = it.next()?;
-    let (type_slash, _) = it.next()?;
+    // The slash before the id, and the one before the type.
+    let id_slash = memchr::memrchr(b'/', trimmed.as_bytes())?;
+    let type_slash = memchr::memrchr(b'/', &trimmed.as_bytes()[..id_slash])?;
     Some(&trimmed[..type_slash + 1])
 }
 
 fn has_scheme(s: &str) -> bool {
-    s.split_once(':').is_some_and(|(scheme, _)| {
+    let scheme = memchr::memchr(b':', s.as_bytes()).map(|i| &s[..i]);
+    scheme.is_some_and(|scheme| {
         !scheme.is_empty()
             && scheme
                 .bytes()
@@ -319,6 +323,54 @@ mod tests {
             "ü/_history/é",
         ] {
             assert_eq!(history_at(s), s.find("/_history/"), "{s}");
+        }
+    }
+
+    /// The byte searches against the `str` methods they replace.
+    #[test]
+    fn scheme_and_base_as_before() {
+        let old_base = |u: &str| -> Option<String> {
+            if !u.starts_with("http") {
+                return None;
+            }
+            let t = match u.find("/_history/") {
+                Some(h) => &u[..h],
+                None => u,
+            };
+            let mut it = t.rmatch_indices('/');
+            let _id = it.next()?;
+            let (type_slash, _) = it.next()?;
+            Some(t[..type_slash + 1].to_string())
+        };
+        let old_scheme = |s: &str| {
+            s.split_once(':').is_some_and(|(scheme, _)| {
+                !scheme.is_empty()
+                    && scheme
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+            })
+        };
+        for u in [
+            "",
+            ":",
+            "/",
+            "http",
+            "http:",
+            "http://x",
+            "http://x/",
+            "http://x/fhir/Patient/1",
+            "http://x/fhir/Patient/1/_history/2",
+            "https://x.org/Patient/",
+            "httpx/a/b",
+            "urn:uuid:1234",
+            "a+b.c-d:x",
+            "a b:x",
+            "Patient/1",
+            "é:x",
+            "http://é/P/1",
+        ] {
+            assert_eq!(restful_base(u).map(str::to_string), old_base(u), "{u}");
+            assert_eq!(has_scheme(u), old_scheme(u), "{u}");
         }
     }
 
