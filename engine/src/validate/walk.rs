@@ -565,11 +565,12 @@ impl<'a> Walker<'a> {
         let is_extension = super::slicing::is_extension(e);
         // Extensions with an absolute url were checked against their own
         // definition in the base pass; parts of complex extensions (relative
-        // urls) are checked here, through their slice.
-        let by_url = v
-            .get("url")
-            .and_then(Node::as_str)
-            .is_some_and(|u| u.contains(':'));
+        // urls) are checked here, through their slice. (Only extensions
+        // look their url up.)
+        let by_url = is_extension
+            && v.get("url")
+                .and_then(Node::as_str)
+                .is_some_and(|u| memchr::memchr(b':', u.as_bytes()).is_some());
         if is_extension && by_url && self.mode == Mode::Profile {
             if let Some(sl) = slice {
                 super::values::check(self, v, &s.elements[sl as usize]);
