@@ -111,6 +111,43 @@ fn json_duplicate_key() {
     expect(src, "JSON_DUPLICATE_KEY", "Patient.id", 4);
 }
 
+/// Every kind of repeated key (element, `_x` part, choice type, unknown,
+/// `resourceType`, inside datatypes and in a profile pass) is reported
+/// once per repeat, exactly where comparing each key with all earlier keys
+/// of its object says.
+#[test]
+fn json_duplicate_keys_of_every_kind() {
+    let src = format!(
+        "{{\n\"resourceType\": \"Patient\",\n\"meta\": {{\"profile\": [\"{TEST_PROFILE}\"]}},\n\"active\": true,\n\"birthDate\": \"1970-01-01\",\n\"_birthDate\": {{\"id\": \"x\"}},\n\"_birthDate\": {{\"id\": \"y\"}},\n\"birthDate\": \"1970-01-02\",\n\"multipleBirthBoolean\": true,\n\"multipleBirthBoolean\": false,\n\"multipleBirthInteger\": 2,\n\"foo\": 1,\n\"foo\": 2,\n\"_foo\": 3,\n\"resourceType\": \"Patient\",\n\"name\": [{{\"family\": \"a\", \"given\": [\"b\"], \"family\": \"c\", \"given\": [\"d\"]}}],\n\"active\": false\n}}"
+    );
+    // The rule, by brute force over the parsed members.
+    let mut want = Vec::new();
+    fn walk(n: &shinny_engine::json::Node, want: &mut Vec<u32>) {
+        if let Some(ms) = n.as_object() {
+            for (i, m) in ms.iter().enumerate() {
+                if ms[..i].iter().any(|o| o.key == m.key) {
+                    want.push(m.key_pos.line);
+                }
+                walk(&m.value, want);
+            }
+        }
+        for item in n.as_array().unwrap_or(&[]) {
+            walk(item, want);
+        }
+    }
+    walk(
+        &shinny_engine::json::parse(src.as_bytes()).unwrap(),
+        &mut want,
+    );
+    let got: Vec<u32> = issues_with(&src, Severity::Information, &[])
+        .into_iter()
+        .filter(|(id, _, _)| id == "JSON_DUPLICATE_KEY")
+        .map(|(_, _, line)| line)
+        .collect();
+    assert_eq!(want, vec![7, 8, 10, 13, 15, 16, 16, 17]);
+    assert_eq!(got, want);
+}
+
 #[test]
 fn json_null() {
     let src = "{\n  \"resourceType\": \"Patient\",\n  \"gender\": null\n}";

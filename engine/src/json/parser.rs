@@ -67,36 +67,71 @@ pub fn parse_with_limits(input: &[u8], limits: Limits) -> Result<Node, ParseErro
 }
 
 /// Length of the leading run of bytes that need no attention inside a
-/// string: not `"`, not `\\`, not a control character. Eight bytes at a
-/// time (SWAR): long narrative and URL strings dominate FHIR JSON.
-/// Also says whether the run is all ASCII (then its length in bytes is its
+/// string: not `"`, not `\\`, not a control character. Long narrative
+/// and URL strings dominate FHIR JSON, so the quote or backslash that ends
+/// a run is found by memchr's vector search, and the run is then checked
+/// for control characters (invalid, so rare) eight bytes at a time. Also
+/// says whether the run is all ASCII (then its length in bytes is its
 /// length in characters, for column numbers).
 fn plain_run(bytes: &[u8]) -> (usize, bool) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Nonzero when some byte of `x` is below `n` (n <= 128).
-    let has_less = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
-    let mut i = 0;
-    let mut high = 0u64;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(w);
-        let special = has_less(w ^ (ONES * u64::from(b'"')), 1)
-            | has_less(w ^ (ONES * u64::from(b'\\')), 1)
-            | has_less(w, 0x20);
+    // Keys and codes mostly end within the first word: test it whole. The
+    // lowest flagged byte of these masks is exactly the first byte that
+    // is special (false flags only appear above a true one).
+    if let Some(first) = bytes.first_chunk::<8>() {
+        let w = u64::from_le_bytes(*first);
+        let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+        let special = below(w ^ (ONES * u64::from(b'"')), 1)
+            | below(w ^ (ONES * u64::from(b'\\')), 1)
+            | below(w, 0x20);
         if special != 0 {
-            break;
+            let n = (special.trailing_zeros() / 8) as usize;
+            let before = (1u64 << (8 * n)) - 1;
+            return (n, w & HIGH & before == 0);
         }
-        high |= w & HIGH;
-        i += 8;
     }
-    let tail = bytes[i..]
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .unwrap_or(bytes.len() - i);
-    let ascii = high == 0 && bytes[i..i + tail].is_ascii();
-    (i + tail, ascii)
+    let end = memchr::memchr2(b'"', b'\\', bytes).unwrap_or(bytes.len());
+    let run = &bytes[..end];
+    let (control, high) = control_and_high(run);
+    if control {
+        let end = run.iter().position(|&b| b < 0x20).unwrap_or(end);
+        (end, bytes[..end].is_ascii())
+    } else {
+        (end, !high)
+    }
+}
+
+/// Whether `run` has a byte below 0x20, and one of 0x80 or above: a word
+/// at a time (SWAR), the last word overlapping the one before it.
+fn control_and_high(run: &[u8]) -> (bool, bool) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let (mut control, mut high) = (0u64, 0u64);
+    // The high bit of some byte is set when that or an earlier byte is
+    // below 0x20 (any byte is, exactly when some bit is set).
+    let mut add = |w: u64| {
+        control |= w.wrapping_sub(ONES * 0x20) & !w;
+        high |= w;
+    };
+    let word = |c: &[u8]| {
+        let mut w = [b' '; 8];
+        w[..c.len()].copy_from_slice(c);
+        u64::from_le_bytes(w)
+    };
+    if run.len() >= 8 {
+        let mut chunks = run.chunks_exact(8);
+        for c in &mut chunks {
+            add(word(c));
+        }
+        if !chunks.remainder().is_empty() {
+            add(word(&run[run.len() - 8..]));
+        }
+    } else {
+        // Padded with spaces, which are neither.
+        add(word(run));
+    }
+    (control & HIGH != 0, high & HIGH != 0)
 }
 
 struct Parser<'a> {
@@ -267,7 +302,7 @@ impl<'a> Parser<'a> {
                 Some(b',') => self.bump(),
                 Some(b'}') => {
                     self.bump();
-                    let members: Vec<Member> = self.members.drain(base..).collect();
+                    let members: Vec<Member> = self.members.split_off(base);
                     return Ok(Node {
                         value: Value::Object(members),
                         pos,
@@ -300,7 +335,7 @@ impl<'a> Parser<'a> {
                 Some(b',') => self.bump(),
                 Some(b']') => {
                     self.bump();
-                    let items: Vec<Node> = self.items.drain(base..).collect();
+                    let items: Vec<Node> = self.items.split_off(base);
                     return Ok(Node {
                         value: Value::Array(items),
                         pos,
@@ -530,6 +565,33 @@ mod tests {
             .filter(|b| *b != b'"' && *b != b'\\')
             .collect();
         assert_eq!(plain_run(&all), (all.len(), false));
+    }
+
+    /// `plain_run` against its definition, byte by byte, on runs of every
+    /// length up to 70 with a special byte (or none) at every place.
+    #[test]
+    fn plain_run_matches_a_byte_scan() {
+        let reference = |b: &[u8]| {
+            let n = b
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .unwrap_or(b.len());
+            (n, b[..n].is_ascii())
+        };
+        for len in 0..70 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', 0x00, 0x1f, b'\n', 0x20, 0x7f, 0x80, 0xc3] {
+                    let mut b = vec![b'a'; len];
+                    if at < len {
+                        b[at] = special;
+                    }
+                    // A later non-ASCII byte and a later quote must not matter.
+                    b.push(0xe9);
+                    b.push(b'"');
+                    assert_eq!(plain_run(&b), reference(&b), "{len} {at} {special}");
+                }
+            }
+        }
     }
 
     #[test]

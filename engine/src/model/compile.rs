@@ -94,6 +94,7 @@ pub(super) fn compile_structure(
                         .collect()
                 })
                 .unwrap_or_default(),
+            child_names: Default::default(),
         },
         regex_source,
     })
@@ -178,6 +179,7 @@ fn compile_element(e: &Value, table: &mut ConstraintTable) -> Element {
         el.binding = Some(Binding {
             strength: str_field(b, "strength").unwrap_or("example").to_string(),
             value_set: str_field(b, "valueSet").map(|s| canonical_base(s).to_string()),
+            found: Default::default(),
         });
     }
     if let Some(cs) = e.get("constraint").and_then(Value::as_array) {

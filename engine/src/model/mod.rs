@@ -10,6 +10,7 @@
 
 pub mod artifact;
 mod builder;
+mod children;
 mod compile;
 mod errata;
 pub mod literal;
@@ -17,6 +18,7 @@ pub mod questionnaire;
 pub mod report;
 
 pub use builder::{ContextBuilder, PackageInfo};
+pub use children::ChildLookup;
 pub use literal::Literal;
 pub use report::{LoadReport, MissingPackage, UnresolvedCanonical};
 
@@ -72,6 +74,18 @@ pub struct Structure {
     pub regex: Option<u32>,
     /// For extension definitions: where the extension may be used.
     pub contexts: Vec<ExtensionContext>,
+    /// Children by JSON name, built on first use; not part of artifacts.
+    #[serde(skip)]
+    child_names: OnceLock<children::ChildNames>,
+}
+
+impl Structure {
+    /// Finds children of element `parent` by JSON property name.
+    pub fn children_by_name(&self, parent: ElemId) -> ChildLookup<'_> {
+        self.child_names
+            .get_or_init(|| children::ChildNames::build(&self.elements))
+            .of(&self.elements, parent)
+    }
 }
 
 /// One `StructureDefinition.context` of an extension definition.
@@ -166,6 +180,35 @@ pub struct Binding {
     pub strength: String,
     /// The value set canonical, if any.
     pub value_set: Option<String>,
+    /// The value set as the context's terminology holds it, looked up on
+    /// first use (every bound value would otherwise hash the canonical).
+    #[serde(skip)]
+    pub(crate) found: FoundCache,
+}
+
+/// The once-looked-up value set of a [`Binding`]; a clone starts empty,
+/// so that a binding copied into another context looks it up again.
+#[derive(Debug, Default)]
+pub(crate) struct FoundCache(OnceLock<Option<crate::terminology::ValueSetRef>>);
+
+impl Clone for FoundCache {
+    fn clone(&self) -> Self {
+        FoundCache::default()
+    }
+}
+
+impl Binding {
+    /// The bound value set in `term`, looked up once (`None`: unknown).
+    pub(crate) fn value_set_in<'t>(
+        &self,
+        term: &'t Terminology,
+    ) -> Option<crate::terminology::FoundValueSet<'t>> {
+        let r = self
+            .found
+            .0
+            .get_or_init(|| term.value_set_ref(self.value_set.as_deref()?));
+        r.map(|r| term.found(r))
+    }
 }
 
 /// An invariant (evaluated by the FHIRPath invariant checks).

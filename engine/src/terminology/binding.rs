@@ -2,7 +2,9 @@
 //! (<http://hl7.org/fhir/R4/terminologies.html#strength>), applied to the
 //! datatypes that carry codes.
 
-use super::{strip_version, DisplayCheck, Membership, NotCheckedKind, Terminology, UCUM};
+use super::{
+    strip_version, DisplayCheck, FoundValueSet, Membership, NotCheckedKind, Terminology, UCUM,
+};
 use crate::messages;
 use crate::outcome::{IssueType, Severity};
 
@@ -221,6 +223,24 @@ pub fn check_binding(
     value_set: &str,
     value: BindingValue<'_>,
 ) -> Vec<BindingFinding> {
+    check_binding_in(
+        term,
+        strength,
+        value_set,
+        term.find_value_set(value_set),
+        value,
+    )
+}
+
+/// [`check_binding`] with the value set already looked up (`found`, `None`
+/// when `value_set` is unknown), for bindings that remember it.
+pub(crate) fn check_binding_in(
+    term: &Terminology,
+    strength: &str,
+    value_set: &str,
+    found: Option<FoundValueSet<'_>>,
+    value: BindingValue<'_>,
+) -> Vec<BindingFinding> {
     let mut out = Vec::new();
     let mut ucum_invalid = false;
     if let BindingValue::Quantity {
@@ -244,7 +264,7 @@ pub fn check_binding(
         "extensible" => Strength::Extensible,
         _ => return out,
     };
-    let Some(vs) = term.find_value_set(value_set) else {
+    let Some(vs) = found else {
         out.push(unknown_value_set(value_set, String::new()));
         return out;
     };

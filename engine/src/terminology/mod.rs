@@ -57,16 +57,21 @@
 
 mod binding;
 mod build;
+mod display;
+mod strings;
 mod ucum;
 
 #[cfg(test)]
 mod tests;
 
+pub(crate) use binding::check_binding_in;
 pub use binding::{check_binding, BindingFinding, BindingValue, CodingRef};
 pub use build::TerminologyBuilder;
 pub use ucum::{is_valid_bcp47, is_valid_mime_type};
 
+use display::same_display;
 use serde::{Deserialize, Serialize};
+use strings::StringTable;
 
 /// The UCUM code system.
 pub const UCUM: &str = "http://unitsofmeasure.org";
@@ -239,136 +244,19 @@ struct StoredConcept {
     displays_len: u32,
 }
 
-/// Interned strings: one text buffer and end offsets (two allocations to
-/// load, however many strings). Ids are indexes; strings are sorted.
-/// Stored as lengths, which encode smaller than offsets.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(from = "StringTableRepr", into = "StringTableRepr")]
-struct StringTable {
-    text: String,
-    ends: Vec<u32>,
-    /// Hash of each string → its id (built on first lookup, not stored):
-    /// a lookup is then one hash instead of a binary search of string
-    /// comparisons. Ids whose hashes collide map to `AMBIGUOUS`.
-    index: std::sync::OnceLock<crate::fxhash::FxHashMap<u64, u32>>,
-}
-
-const AMBIGUOUS: u32 = u32::MAX;
-
-fn string_hash(s: &str) -> u64 {
-    use std::hash::Hasher;
-    let mut h = crate::fxhash::Fx::default();
-    h.write(s.as_bytes());
-    h.write_usize(s.len());
-    h.finish()
-}
-
-#[derive(Serialize, Deserialize)]
-struct StringTableRepr {
-    text: String,
-    lens: Vec<u32>,
-}
-
-impl From<StringTableRepr> for StringTable {
-    fn from(r: StringTableRepr) -> Self {
-        let mut end = 0u32;
-        let ends = r
-            .lens
-            .iter()
-            .map(|&l| {
-                end = end.saturating_add(l);
-                end
-            })
-            .collect();
-        StringTable {
-            text: r.text,
-            ends,
-            index: Default::default(),
-        }
-    }
-}
-
-impl From<StringTable> for StringTableRepr {
-    fn from(t: StringTable) -> Self {
-        let mut prev = 0u32;
-        let lens = t
-            .ends
-            .iter()
-            .map(|&e| {
-                let l = e.saturating_sub(prev);
-                prev = e;
-                l
-            })
-            .collect();
-        StringTableRepr { text: t.text, lens }
-    }
-}
-
-impl StringTable {
-    fn from_sorted(list: &[String]) -> Self {
-        let mut text = String::with_capacity(list.iter().map(String::len).sum());
-        let mut ends = Vec::with_capacity(list.len());
-        for s in list {
-            text.push_str(s);
-            ends.push(text.len() as u32);
-        }
-        StringTable {
-            text,
-            ends,
-            index: Default::default(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    fn get(&self, id: u32) -> &str {
-        let i = id as usize;
-        let start = match i {
-            0 => 0,
-            _ => self.ends.get(i - 1).copied().unwrap_or(0) as usize,
-        };
-        let end = self.ends.get(i).copied().unwrap_or(0) as usize;
-        self.text.get(start..end).unwrap_or_default()
-    }
-
-    fn find(&self, s: &str) -> Option<u32> {
-        let index = self.index.get_or_init(|| {
-            let mut m = crate::fxhash::FxHashMap::default();
-            m.reserve(self.len());
-            for id in 0..self.len() as u32 {
-                m.entry(string_hash(self.get(id)))
-                    .and_modify(|v| *v = AMBIGUOUS)
-                    .or_insert(id);
-            }
-            m
-        });
-        match index.get(&string_hash(s)) {
-            None => None,
-            Some(&AMBIGUOUS) => self.find_sorted(s),
-            Some(&id) => (self.get(id) == s).then_some(id),
-        }
-    }
-
-    fn find_sorted(&self, s: &str) -> Option<u32> {
-        let (mut lo, mut hi) = (0usize, self.ends.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match self.get(mid as u32).cmp(s) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(mid as u32),
-            }
-        }
-        None
-    }
-}
-
 /// A known value set, looked up ([`Terminology::find_value_set`]): held
 /// content, or `None` for UCUM's unit value sets.
 #[derive(Clone, Copy)]
 pub(crate) struct FoundValueSet<'t>(Option<&'t StoredValueSet>);
+
+/// A known value set by index, to be remembered
+/// ([`Terminology::value_set_ref`]): held content, or UCUM's unit value
+/// sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueSetRef {
+    Held(u32),
+    Ucum,
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct StoredCodeSystem {
@@ -413,14 +301,12 @@ pub struct Terminology {
 }
 
 fn strip_version(url: &str) -> &str {
-    url.split('|').next().unwrap_or(url)
-}
-
-fn normalize_display(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    // memchr: this runs for every coded value, and `split` set up a
+    // general char searcher each time.
+    match memchr::memchr(b'|', url.as_bytes()) {
+        Some(i) => &url[..i],
+        None => url,
+    }
 }
 
 impl Terminology {
@@ -439,18 +325,24 @@ impl Terminology {
     }
 
     fn code_system(&self, url: &str) -> Option<&StoredCodeSystem> {
-        let id = self.id(strip_version(url))?;
+        self.code_system_by_id(self.id(strip_version(url))?)
+    }
+
+    fn code_system_by_id(&self, url_id: u32) -> Option<&StoredCodeSystem> {
         let i = self
             .code_systems
-            .binary_search_by_key(&id, |c| c.url)
+            .binary_search_by_key(&url_id, |c| c.url)
             .ok()?;
         Some(&self.code_systems[i])
     }
 
-    fn value_set(&self, url: &str) -> Option<&StoredValueSet> {
+    fn value_set_index(&self, url: &str) -> Option<usize> {
         let id = self.id(strip_version(url))?;
-        let i = self.value_sets.binary_search_by_key(&id, |v| v.url).ok()?;
-        Some(&self.value_sets[i])
+        self.value_sets.binary_search_by_key(&id, |v| v.url).ok()
+    }
+
+    fn value_set(&self, url: &str) -> Option<&StoredValueSet> {
+        Some(&self.value_sets[self.value_set_index(url)?])
     }
 
     /// Number of value sets and code systems held.
@@ -514,7 +406,17 @@ impl Terminology {
         cs: &'t StoredCodeSystem,
         code: &str,
     ) -> Option<&'t StoredConcept> {
-        if let Some(id) = self.id(code) {
+        self.find_concept_by(cs, code, self.id(code))
+    }
+
+    /// [`Self::find_concept`] with the id of `code` already looked up.
+    fn find_concept_by<'t>(
+        &'t self,
+        cs: &'t StoredCodeSystem,
+        code: &str,
+        code_id: Option<u32>,
+    ) -> Option<&'t StoredConcept> {
+        if let Some(id) = code_id {
             if let Ok(i) = cs.concepts.binary_search_by_key(&id, |c| c.code) {
                 return Some(&cs.concepts[i]);
             }
@@ -541,11 +443,7 @@ impl Terminology {
         if displays.is_empty() {
             return DisplayCheck::NotChecked;
         }
-        let given = normalize_display(display);
-        if displays
-            .iter()
-            .any(|&d| normalize_display(self.str(d)) == given)
-        {
+        if displays.iter().any(|&d| same_display(display, self.str(d))) {
             DisplayCheck::Ok
         } else {
             DisplayCheck::Mismatch {
@@ -559,9 +457,28 @@ impl Terminology {
         if display.is_none() {
             return DisplayCheck::Ok;
         }
+        match self.id(strip_version(system)) {
+            Some(system_id) => self.display_by_ids(system_id, code, self.id(code), display),
+            None => DisplayCheck::NotChecked,
+        }
+    }
+
+    /// [`Self::display_in_system`] for a system without a `|version`
+    /// whose id is `system_id`, and a code whose id is `code_id` (`None`:
+    /// not in the table), as the membership check has them.
+    fn display_by_ids(
+        &self,
+        system_id: u32,
+        code: &str,
+        code_id: Option<u32>,
+        display: Option<&str>,
+    ) -> DisplayCheck {
+        if display.is_none() {
+            return DisplayCheck::Ok;
+        }
         match self
-            .code_system(system)
-            .and_then(|cs| self.find_concept(cs, code))
+            .code_system_by_id(system_id)
+            .and_then(|cs| self.find_concept_by(cs, code, code_id))
         {
             Some(c) => self.display_check(c, display),
             None => DisplayCheck::NotChecked,
@@ -624,11 +541,24 @@ impl Terminology {
     /// Looks a value set up once, for [`Terminology::check_code_in`] on
     /// several codes (the codings of one element); `None` when unknown.
     pub(crate) fn find_value_set(&self, vs_url: &str) -> Option<FoundValueSet<'_>> {
-        match self.value_set(vs_url) {
-            Some(vs) => Some(FoundValueSet(Some(vs))),
+        self.value_set_ref(vs_url).map(|r| self.found(r))
+    }
+
+    /// [`Terminology::find_value_set`] as an index, to be kept.
+    pub(crate) fn value_set_ref(&self, vs_url: &str) -> Option<ValueSetRef> {
+        match self.value_set_index(vs_url) {
+            Some(i) => Some(ValueSetRef::Held(i as u32)),
             None => UCUM_VALUE_SETS
                 .contains(&strip_version(vs_url))
-                .then_some(FoundValueSet(None)),
+                .then_some(ValueSetRef::Ucum),
+        }
+    }
+
+    /// The value set a [`ValueSetRef`] of this terminology stands for.
+    pub(crate) fn found(&self, r: ValueSetRef) -> FoundValueSet<'_> {
+        match r {
+            ValueSetRef::Held(i) => FoundValueSet(self.value_sets.get(i as usize)),
+            ValueSetRef::Ucum => FoundValueSet(None),
         }
     }
 
@@ -650,13 +580,9 @@ impl Terminology {
                 _ => Membership::NotMember,
             };
         };
-        let implied;
         let system = match system {
             Some(s) => Some(strip_version(s)),
-            None if vs.single_system != NONE => {
-                implied = self.str(vs.single_system).to_string();
-                Some(implied.as_str())
-            }
+            None if vs.single_system != NONE => Some(self.str(vs.single_system)),
             None => None,
         };
         let code_id = self.id(code);
@@ -665,9 +591,14 @@ impl Terminology {
                 let sys_id = self.id(sys);
                 if let (Some(c), Some(s)) = (code_id, sys_id) {
                     if vs.members.binary_search(&(c, s)).is_ok() {
-                        return Membership::Member {
-                            display: self.display_in_system(sys, code, display),
+                        // The id of `sys` is `s`; the look-up by id is the
+                        // look-up by name when `sys` has no `|version`.
+                        let display = if sys.contains('|') {
+                            self.display_in_system(sys, code, display)
+                        } else {
+                            self.display_by_ids(s, code, code_id, display)
                         };
+                        return Membership::Member { display };
                     }
                 }
                 if let (Some(cs), Some(s)) = (self.code_system(sys), sys_id) {
@@ -691,9 +622,13 @@ impl Terminology {
                     let start = vs.members.partition_point(|&(mc, _)| mc < c);
                     if let Some(&(mc, ms)) = vs.members.get(start) {
                         if mc == c {
-                            return Membership::Member {
-                                display: self.display_in_system(self.str(ms), code, display),
+                            let sys = self.str(ms);
+                            let display = if sys.contains('|') {
+                                self.display_in_system(sys, code, display)
+                            } else {
+                                self.display_by_ids(ms, code, code_id, display)
                             };
+                            return Membership::Member { display };
                         }
                     }
                 }

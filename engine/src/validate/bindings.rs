@@ -7,7 +7,7 @@ use super::walk::Walker;
 use super::Finding;
 use crate::json::Node;
 use crate::model::Element;
-use crate::terminology::{check_binding, BindingValue, CodingRef};
+use crate::terminology::{check_binding_in, BindingValue, CodingRef};
 
 /// Quantity and its specialisations share the unit binding logic.
 const QUANTITY_TYPES: &[&str] = &[
@@ -59,7 +59,8 @@ pub(super) fn check<'a>(w: &mut Walker<'a>, v: &'a Node, e: &Element, type_code:
         },
         _ => return,
     };
-    for f in check_binding(w.ctx.terminology(), strength, vs, value) {
+    let term = w.ctx.terminology();
+    for f in check_binding_in(term, strength, vs, binding.value_set_in(term), value) {
         let saved = w.path.len();
         let pos = node_at(v, &f.path).map(|n| n.pos).unwrap_or(v.pos);
         if !f.path.is_empty() {

@@ -89,7 +89,7 @@ fn mismatch(url: &str, resource: &Node) -> Option<String> {
     }
     let rt = resource.get("resourceType")?.as_str()?;
     let id = resource.get("id").and_then(Node::as_str);
-    let trimmed = match url.find("/_history/") {
+    let trimmed = match super::references::history_at(url) {
         Some(h) => &url[..h],
         None => url,
     };

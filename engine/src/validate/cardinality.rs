@@ -7,6 +7,7 @@ use crate::model::Element;
 use crate::outcome::IssueType;
 
 /// Checks `count` occurrences of `e` found in `parent`.
+#[inline]
 pub(super) fn check(
     w: &mut Walker<'_>,
     parent: &Node,
@@ -14,11 +15,17 @@ pub(super) fn check(
     count: usize,
     key: Option<&str>,
 ) {
-    let min = e.min as usize;
-    let max = e.max as usize;
-    if count >= min && count <= max {
+    // Inline: it runs for every child of every object, and almost always
+    // passes.
+    if count >= e.min as usize && count <= e.max as usize {
         return;
     }
+    report(w, parent, e, count, key);
+}
+
+#[cold]
+fn report(w: &mut Walker<'_>, parent: &Node, e: &Element, count: usize, key: Option<&str>) {
+    let min = e.min as usize;
     let saved = w.path.len();
     if !w.path.is_empty() {
         w.path.push('.');

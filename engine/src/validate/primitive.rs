@@ -121,7 +121,7 @@ fn surely_matches(tn: &str, text: &str) -> bool {
     let b = text.as_bytes();
     match tn {
         // [ \r\n\t\S]+
-        "string" | "markdown" => !b.is_empty() && !b.iter().any(|&c| c == 0x0b || c == 0x0c),
+        "string" | "markdown" => !b.is_empty() && memchr::memchr2(0x0b, 0x0c, b).is_none(),
         // [^\s]+(\s[^\s]+)*
         "code" => {
             !b.is_empty()
@@ -184,14 +184,15 @@ fn is_base64(s: &str) -> bool {
 /// Day-of-month validity for the date part of date, dateTime and instant
 /// (the regexes accept 31 for every month).
 fn calendar_ok(text: &str) -> bool {
-    let parts: Vec<&str> = text.get(..10).unwrap_or(text).split('-').collect();
-    if parts.len() < 3 {
+    // The first three `-`-separated parts, without collecting them.
+    let mut parts = text.get(..10).unwrap_or(text).split('-');
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
         return true;
-    }
+    };
     let (Ok(y), Ok(m), Ok(d)) = (
-        parts[0].parse::<u32>(),
-        parts[1].parse::<u32>(),
-        parts[2].get(..2).unwrap_or("").parse::<u32>(),
+        y.parse::<u32>(),
+        m.parse::<u32>(),
+        d.get(..2).unwrap_or("").parse::<u32>(),
     ) else {
         return true;
     };
@@ -350,6 +351,62 @@ mod tests {
         assert!(!calendar_ok("2023-02-29"));
         assert!(!calendar_ok("2023-04-31T10:00:00Z"));
         assert!(calendar_ok("2023-04"));
+    }
+
+    /// The version that collected the parts, for comparison.
+    fn calendar_ok_collecting(text: &str) -> bool {
+        let parts: Vec<&str> = text.get(..10).unwrap_or(text).split('-').collect();
+        if parts.len() < 3 {
+            return true;
+        }
+        let (Ok(y), Ok(m), Ok(d)) = (
+            parts[0].parse::<u32>(),
+            parts[1].parse::<u32>(),
+            parts[2].get(..2).unwrap_or("").parse::<u32>(),
+        ) else {
+            return true;
+        };
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let days = match m {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return false,
+        };
+        d >= 1 && d <= days
+    }
+
+    #[test]
+    fn calendar_without_collecting_is_the_same() {
+        for t in [
+            "",
+            "2024",
+            "2024-",
+            "2024-02",
+            "2024-02-",
+            "2024-02-2",
+            "2024-02-29",
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-01",
+            "2024-02-00",
+            "2024-02-30T10:00:00Z",
+            "-02-03",
+            "2024--01",
+            "2024-02-29-01",
+            "1900-02-29",
+            "2000-02-29",
+            "x-y-z",
+            "2024-0é-01",
+            "2024-02-2é",
+            "2024-4-5",
+            "20240-01-01",
+            "2024-01-01-",
+            "1-1-1",
+        ] {
+            assert_eq!(calendar_ok(t), calendar_ok_collecting(t), "{t:?}");
+        }
     }
 
     #[test]

@@ -43,14 +43,17 @@ impl<'a> BundleIndex<'a> {
     /// Resolves a literal reference made from the entry whose fullUrl is
     /// `from` (relative references are relative to that entry's base).
     pub fn resolve(&self, reference: &str, from: Option<&str>) -> Option<&'a Node> {
-        let reference = reference.split('#').next().unwrap_or(reference);
+        let reference = match memchr::memchr(b'#', reference.as_bytes()) {
+            Some(i) => &reference[..i],
+            None => reference,
+        };
         if let Some(n) = self.by_url.get(reference) {
             return Some(n);
         }
         if has_scheme(reference) {
             return None;
         }
-        let plain = match reference.find("/_history/") {
+        let plain = match history_at(reference) {
             Some(h) => &reference[..h],
             None => reference,
         };
@@ -84,23 +87,33 @@ impl<'a> BundleIndex<'a> {
     }
 }
 
+/// Where `/_history/` starts in `s`, if it does: `str::find` with the
+/// same answer, without preparing a substring searcher (which cost more
+/// than the search for every reference).
+pub(super) fn history_at(s: &str) -> Option<usize> {
+    const NEEDLE: &[u8] = b"/_history/";
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'/', b).find(|&i| b[i..].starts_with(NEEDLE))
+}
+
 /// `http://x/fhir/` for `http://x/fhir/Patient/1`.
 fn restful_base(full_url: &str) -> Option<&str> {
     if !full_url.starts_with("http") {
         return None;
     }
-    let trimmed = match full_url.find("/_history/") {
+    let trimmed = match history_at(full_url) {
         Some(h) => &full_url[..h],
         None => full_url,
     };
-    let mut it = trimmed.rmatch_indices('/');
-    let _id = it.next()?;
-    let (type_slash, _) = it.next()?;
+    // The slash before the id, and the one before the type.
+    let id_slash = memchr::memrchr(b'/', trimmed.as_bytes())?;
+    let type_slash = memchr::memrchr(b'/', &trimmed.as_bytes()[..id_slash])?;
     Some(&trimmed[..type_slash + 1])
 }
 
 fn has_scheme(s: &str) -> bool {
-    s.split_once(':').is_some_and(|(scheme, _)| {
+    let scheme = memchr::memchr(b':', s.as_bytes()).map(|i| &s[..i]);
+    scheme.is_some_and(|scheme| {
         !scheme.is_empty()
             && scheme
                 .bytes()
@@ -262,7 +275,7 @@ pub(super) fn check_reference<'a>(w: &mut Walker<'a>, v: &'a Node, ty: &TypeRef)
 
 /// `Patient` from `http://x/fhir/Patient/1` (RESTful form only).
 fn restful_type(url: &str) -> Option<&str> {
-    let trimmed = match url.find("/_history/") {
+    let trimmed = match history_at(url) {
         Some(h) => &url[..h],
         None => url,
     };
@@ -276,7 +289,7 @@ fn restful_type(url: &str) -> Option<&str> {
 
 /// (`Type`, `id`) of a relative reference `Type/id[/_history/v]`.
 fn relative_parts(r: &str) -> Option<(&str, &str)> {
-    let plain = match r.find("/_history/") {
+    let plain = match history_at(r) {
         Some(h) => &r[..h],
         None => r,
     };
@@ -294,6 +307,72 @@ fn relative_parts(r: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_at_is_find() {
+        for s in [
+            "",
+            "/",
+            "/_history/",
+            "Patient/1",
+            "Patient/1/_history/2",
+            "Patient/1/_histor/2",
+            "http://x.org/fhir/Patient/1/_history/3/_history/4",
+            "//_history/",
+            "a/_history",
+            "ü/_history/é",
+        ] {
+            assert_eq!(history_at(s), s.find("/_history/"), "{s}");
+        }
+    }
+
+    /// The byte searches against the `str` methods they replace.
+    #[test]
+    fn scheme_and_base_as_before() {
+        let old_base = |u: &str| -> Option<String> {
+            if !u.starts_with("http") {
+                return None;
+            }
+            let t = match u.find("/_history/") {
+                Some(h) => &u[..h],
+                None => u,
+            };
+            let mut it = t.rmatch_indices('/');
+            let _id = it.next()?;
+            let (type_slash, _) = it.next()?;
+            Some(t[..type_slash + 1].to_string())
+        };
+        let old_scheme = |s: &str| {
+            s.split_once(':').is_some_and(|(scheme, _)| {
+                !scheme.is_empty()
+                    && scheme
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+            })
+        };
+        for u in [
+            "",
+            ":",
+            "/",
+            "http",
+            "http:",
+            "http://x",
+            "http://x/",
+            "http://x/fhir/Patient/1",
+            "http://x/fhir/Patient/1/_history/2",
+            "https://x.org/Patient/",
+            "httpx/a/b",
+            "urn:uuid:1234",
+            "a+b.c-d:x",
+            "a b:x",
+            "Patient/1",
+            "é:x",
+            "http://é/P/1",
+        ] {
+            assert_eq!(restful_base(u).map(str::to_string), old_base(u), "{u}");
+            assert_eq!(has_scheme(u), old_scheme(u), "{u}");
+        }
+    }
 
     #[test]
     fn resolves_by_url_type_id_and_base() {

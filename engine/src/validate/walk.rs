@@ -7,12 +7,14 @@ pub(super) use super::walker::{Mode, Walker};
 use super::Finding;
 use crate::json::{Member, Node, Pos, Value};
 use crate::messages as msg;
-use crate::model::{ElemId, Element, Kind, StructId, Structure, TypeRef};
+use crate::model::{ChildLookup, ElemId, Element, Kind, StructId, Structure, TypeRef};
 use crate::outcome::{IssueType, Severity};
 
 /// One JSON property matched to an element.
 pub(super) struct Matched<'n> {
     elem: ElemId,
+    /// Position of `elem` in its parent's `children`.
+    child_pos: u32,
     /// The type chosen by a choice suffix (`valueQuantity` → Quantity).
     type_idx: Option<usize>,
     key: &'n str,
@@ -198,7 +200,7 @@ impl<'a> Walker<'a> {
         // Constraints of a type's or resource's root element (per-1,
         // dom-2, a profile's resource-level rules); element-level ones are
         // evaluated by the caller on each value.
-        if eid == 0 && s.kind != Kind::Primitive {
+        if eid == 0 && s.kind != Kind::Primitive && !self.skip_invariants {
             super::invariants::check(self, &el.constraints, Some(node), None, &s.type_name);
         }
 
@@ -211,33 +213,40 @@ impl<'a> Walker<'a> {
         if el.path == "Bundle.entry" {
             self.full_url = node.get("fullUrl").and_then(Node::as_str);
         }
+        let lookup = s.children_by_name(eid);
+        // Where to start looking for the next property's element.
+        let mut hint = 0;
         for (i, m) in members.iter().enumerate() {
             let key: &str = &m.key;
-            if self.mode == Mode::Base && members[..i].iter().any(|o| o.key == m.key) {
-                self.with_segment(key, |w| {
-                    w.error(
-                        IssueType::Structure,
-                        msg::JSON_DUPLICATE_KEY,
-                        format!("Duplicate JSON property '{key}'"),
-                        m.key_pos,
-                    )
-                });
-                continue;
-            }
+            // A duplicate key is found through its slot when it names an
+            // element (the slot already holds that part), else by comparing
+            // it with the keys before it: the same keys as comparing every
+            // key with all before it, without the quadratic scan.
+            let base = self.mode == Mode::Base;
             if resource_root && key == "resourceType" {
+                if base && is_duplicate(members, i) {
+                    self.report_duplicate(m);
+                }
                 continue;
             }
             let (is_ext, name) = match key.strip_prefix('_') {
                 Some(rest) => (true, rest),
                 None => (false, key),
             };
-            match find_child(s, children, name, primitive_ext) {
-                Some((elem, type_idx)) => {
-                    let slot = match matched.iter_mut().find(|x| x.key == name) {
-                        Some(x) => x,
+            match find_child(s, children, &lookup, name, primitive_ext, hint) {
+                Some((child_pos, elem, type_idx)) => {
+                    hint = child_pos as usize + 1;
+                    // A name decides its element and choice type, and they
+                    // decide the name, so slots are found by them.
+                    let slot = match matched
+                        .iter()
+                        .position(|x| x.elem == elem && x.type_idx == type_idx)
+                    {
+                        Some(x) => &mut matched[x],
                         None => {
                             matched.push(Matched {
                                 elem,
+                                child_pos,
                                 type_idx,
                                 key: name,
                                 value: None,
@@ -246,13 +255,22 @@ impl<'a> Walker<'a> {
                             matched.last_mut().expect("just pushed")
                         }
                     };
-                    if is_ext {
-                        slot.ext = Some(m);
+                    let part = if is_ext {
+                        &mut slot.ext
                     } else {
-                        slot.value = Some(m);
+                        &mut slot.value
+                    };
+                    if base && part.is_some() {
+                        self.report_duplicate(m);
+                        continue;
                     }
+                    *part = Some(m);
                 }
                 None => {
+                    if base && is_duplicate(members, i) {
+                        self.report_duplicate(m);
+                        continue;
+                    }
                     if let Some(c) = self.report_unmatched(s, children, name, m) {
                         wrong_type.push(c);
                     }
@@ -280,16 +298,27 @@ impl<'a> Walker<'a> {
             }
         }
 
-        // Cardinality and content, element by element.
-        for &c in children {
+        // Cardinality and content, element by element: the properties in
+        // the order of their elements (a stable sort keeps document order
+        // within one element), so each child takes its run of `matched`.
+        matched.sort_by_key(|m| m.child_pos);
+        let mut next = 0;
+        for (k, &c) in children.iter().enumerate() {
             let e = &s.elements[c as usize];
+            let start = next;
+            while next < matched.len() && matched[next].child_pos as usize == k {
+                next += 1;
+            }
+            if start == next && e.min == 0 {
+                continue; // absent and optional: nothing to check
+            }
             if primitive_ext && e.name == "value" {
                 continue;
             }
             let mut count = 0usize;
             let mut found = 0usize;
             let mut first_key = None;
-            for m in matched.iter().filter(|m| m.elem == c) {
+            for m in &matched[start..next] {
                 count += self.visit_property(sid, e, c, m, resource_root);
                 found += 1;
                 first_key.get_or_insert(m.key);
@@ -474,23 +503,25 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
-            // Backbone elements are typed by their path in FHIRPath
-            // (`Bundle.entry`), others by their type.
-            let type_name = match (ty.map(|t| t.code.as_str()), type_struct) {
-                (Some("BackboneElement" | "Element"), _) => match e.content_ref {
-                    Some(cr) => self.ctx.structure(sid).elements[cr as usize].path.as_str(),
-                    None => e.path.as_str(),
-                },
-                (_, Some((_, ts))) => ts.type_name.as_str(),
-                (code, None) => code.unwrap_or(""),
-            };
-            super::invariants::check(self, &e.constraints, v, x, type_name);
-            if let Some(sl) = v
-                .and(assignment.as_ref())
-                .and_then(|a| a.get(i).copied().flatten())
-            {
-                let se = &self.ctx.structure(sid).elements[sl as usize];
-                super::invariants::check(self, &se.constraints, v, x, type_name);
+            if !self.skip_invariants {
+                // Backbone elements are typed by their path in FHIRPath
+                // (`Bundle.entry`), others by their type.
+                let type_name = match (ty.map(|t| t.code.as_str()), type_struct) {
+                    (Some("BackboneElement" | "Element"), _) => match e.content_ref {
+                        Some(cr) => self.ctx.structure(sid).elements[cr as usize].path.as_str(),
+                        None => e.path.as_str(),
+                    },
+                    (_, Some((_, ts))) => ts.type_name.as_str(),
+                    (code, None) => code.unwrap_or(""),
+                };
+                super::invariants::check(self, &e.constraints, v, x, type_name);
+                if let Some(sl) = v
+                    .and(assignment.as_ref())
+                    .and_then(|a| a.get(i).copied().flatten())
+                {
+                    let se = &self.ctx.structure(sid).elements[sl as usize];
+                    super::invariants::check(self, &se.constraints, v, x, type_name);
+                }
             }
             if let (Some(x), Some((tsid, _))) = (x, type_struct) {
                 if self.expect_object(x) == Some(true) {
@@ -534,11 +565,12 @@ impl<'a> Walker<'a> {
         let is_extension = super::slicing::is_extension(e);
         // Extensions with an absolute url were checked against their own
         // definition in the base pass; parts of complex extensions (relative
-        // urls) are checked here, through their slice.
-        let by_url = v
-            .get("url")
-            .and_then(Node::as_str)
-            .is_some_and(|u| u.contains(':'));
+        // urls) are checked here, through their slice. (Only extensions
+        // look their url up.)
+        let by_url = is_extension
+            && v.get("url")
+                .and_then(Node::as_str)
+                .is_some_and(|u| memchr::memchr(b':', u.as_bytes()).is_some());
         if is_extension && by_url && self.mode == Mode::Profile {
             if let Some(sl) = slice {
                 super::values::check(self, v, &s.elements[sl as usize]);
@@ -604,6 +636,18 @@ impl<'a> Walker<'a> {
         self.path.push_str(seg);
         f(self);
         self.path.truncate(saved);
+    }
+
+    fn report_duplicate(&mut self, m: &Member) {
+        let key: &str = &m.key;
+        self.with_segment(key, |w| {
+            w.error(
+                IssueType::Structure,
+                msg::JSON_DUPLICATE_KEY,
+                format!("Duplicate JSON property '{key}'"),
+                m.key_pos,
+            )
+        });
     }
 
     /// Reports a property no child element matches: a choice element given
@@ -695,24 +739,24 @@ pub(super) fn max_text(max: u32) -> String {
     }
 }
 
-/// Finds the element for a JSON property name among `children`; for choice
-/// elements also returns which type the suffix picked.
+/// Finds the element for a JSON property name among `children` (looked up
+/// by `lookup`), with its position among them; for choice elements also
+/// returns which type the suffix picked.
 fn find_child(
     s: &Structure,
     children: &[ElemId],
+    lookup: &ChildLookup<'_>,
     name: &str,
     skip_value: bool,
-) -> Option<(ElemId, Option<usize>)> {
-    for &c in children {
-        let e = &s.elements[c as usize];
-        if !e.choice && e.name == name {
-            if skip_value && e.name == "value" {
-                return None;
-            }
-            return Some((c, None));
+    hint: usize,
+) -> Option<(u32, ElemId, Option<usize>)> {
+    if let Some(k) = lookup.find(name, hint) {
+        if skip_value && name == "value" {
+            return None;
         }
+        return Some((k as u32, children[k], None));
     }
-    for &c in children {
+    for (k, &c) in children.iter().enumerate() {
         let e = &s.elements[c as usize];
         if e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str()) {
             let suffix = &name[e.name.len()..];
@@ -721,11 +765,16 @@ fn find_child(
                 .iter()
                 .position(|t| type_suffix_matches(&t.code, suffix))
             {
-                return Some((c, Some(i)));
+                return Some((k as u32, c, Some(i)));
             }
         }
     }
     None
+}
+
+/// Whether member `i` repeats the key of an earlier member.
+fn is_duplicate(members: &[Member], i: usize) -> bool {
+    members[..i].iter().any(|o| o.key == members[i].key)
 }
 
 /// `valueDateTime` ↔ `dateTime`, `valueQuantity` ↔ `Quantity`.
