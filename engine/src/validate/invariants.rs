@@ -31,6 +31,43 @@ pub(super) fn check<'a>(
     if constraints.is_empty() || w.skip_invariants() {
         return;
     }
+    // Most elements have only natives that hold (`ele-1`, `ext-1`): those
+    // are counted here, and the first constraint that needs more hands the
+    // rest of the list to `check_from`, which sets up an evaluation.
+    let ctx = w.ctx;
+    for (i, &ci) in constraints.iter().enumerate() {
+        let traits = ctx.constraint_traits(ci);
+        if (w.mode == Mode::Profile && traits.from_base) || !traits.has_expression {
+            continue;
+        }
+        let holds = traits
+            .native
+            .and_then(|n| natives::check(n, focus, ext, || w.fhirpath_resources().resource));
+        if holds != Some(true) {
+            return check_from(w, &constraints[i..], focus, ext, type_name);
+        }
+        count(w, traits.error);
+    }
+}
+
+fn count(w: &mut Walker<'_>, error: bool) {
+    if error {
+        w.stats_mut().evaluated_error += 1;
+    } else {
+        w.stats_mut().evaluated_warning += 1;
+    }
+}
+
+/// [`check`] from the first constraint that is not a native holding (out
+/// of line: its evaluation state would weigh on every element's call).
+#[inline(never)]
+fn check_from<'a>(
+    w: &mut Walker<'a>,
+    constraints: &[u32],
+    focus: Option<&'a Node>,
+    ext: Option<&'a Node>,
+    type_name: &'a str,
+) {
     let ctx = w.ctx;
     // One input, environment and subexpression cache for all the
     // constraints of this element (SHIN-NY's Bundle root has a hundred
@@ -77,11 +114,7 @@ pub(super) fn check<'a>(
                 })
             }
         };
-        if error {
-            w.stats_mut().evaluated_error += 1;
-        } else {
-            w.stats_mut().evaluated_warning += 1;
-        }
+        count(w, error);
         let pos = focus.or(ext).map(|n| n.pos).unwrap_or_default();
         if matches!(result, Ok(Some(true) | None)) {
             continue;
