@@ -218,6 +218,10 @@ pub(crate) fn html_ok(x: &str) -> bool {
 fn attributes_ok(attrs: &str) -> bool {
     let mut rest = trim_ws_start(attrs);
     while !rest.is_empty() {
+        // Every round consumes text; should one not (a scanning helper
+        // broken by a later change), the tag is rejected instead of the
+        // loop spinning.
+        let before = rest.len();
         let name_end = find_ws_or(rest, 0, |c| c == b'=').unwrap_or(rest.len());
         let name = &rest[..name_end];
         rest = trim_ws_start(&rest[name_end..]);
@@ -245,6 +249,9 @@ fn attributes_ok(attrs: &str) -> bool {
             return false;
         }
         rest = trim_ws_start(rest);
+        if rest.len() == before {
+            return false;
+        }
     }
     true
 }
