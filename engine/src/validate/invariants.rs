@@ -15,7 +15,7 @@ use crate::fhirpath::{
 };
 use crate::json::Node;
 use crate::messages as msg;
-use crate::model::Context;
+use crate::model::{ConstraintTraits, Context};
 use crate::outcome::{IssueType, Severity};
 use crate::terminology::Membership;
 
@@ -34,20 +34,35 @@ pub(super) fn check<'a>(
     // Most elements have only natives that hold (`ele-1`, `ext-1`): those
     // are counted here, and the first constraint that needs more hands the
     // rest of the list to `check_from`, which sets up an evaluation.
-    let ctx = w.ctx;
     for (i, &ci) in constraints.iter().enumerate() {
-        let traits = ctx.constraint_traits(ci);
-        if (w.mode == Mode::Profile && traits.from_base) || !traits.has_expression {
-            continue;
+        // The traits, not the constraint's texts: this runs on every
+        // element.
+        let traits = w.ctx.constraint_traits(ci);
+        match native_answer(w, traits, focus, ext) {
+            None => {}
+            Some(Some(true)) => count(w, traits.error),
+            Some(_) => return check_from(w, &constraints[i..], focus, ext, type_name),
         }
-        let holds = traits
-            .native
-            .and_then(|n| natives::check(n, focus, ext, || w.fhirpath_resources().resource));
-        if holds != Some(true) {
-            return check_from(w, &constraints[i..], focus, ext, type_name);
-        }
-        count(w, traits.error);
     }
+}
+
+/// `None` when the constraint does not apply in this pass (a base
+/// definition's constraint in a profile pass, or no expression);
+/// otherwise its native's answer, if it has a native that decides.
+fn native_answer<'a>(
+    w: &Walker<'a>,
+    traits: ConstraintTraits,
+    focus: Option<&'a Node>,
+    ext: Option<&'a Node>,
+) -> Option<Option<bool>> {
+    if (w.mode == Mode::Profile && traits.from_base) || !traits.has_expression {
+        return None;
+    }
+    Some(
+        traits
+            .native
+            .and_then(|n| natives::check(n, focus, ext, || w.fhirpath_resources().resource)),
+    )
 }
 
 fn count(w: &mut Walker<'_>, error: bool) {
@@ -73,25 +88,19 @@ fn check_from<'a>(
     // constraints of this element (SHIN-NY's Bundle root has a hundred
     // that walk the same paths).
     let host = Host { ctx };
-    // Built at the first constraint that is evaluated (most elements have
-    // only natives).
+    // Built at the first constraint that is evaluated.
     let mut env: Option<Environment<'_>> = None;
     let cache = EvalCache::for_expressions(constraints.len());
     let mut input: Option<EvalInput<'_>> = None;
     // Computed at the first constraint that is not native.
     let mut results: Option<(InvariantResults<'a>, [usize; 5])> = None;
     for &ci in constraints {
-        // The traits, not the constraint's texts: this runs on every
-        // element.
         let traits = ctx.constraint_traits(ci);
-        if (w.mode == Mode::Profile && traits.from_base) || !traits.has_expression {
+        let Some(native) = native_answer(w, traits, focus, ext) else {
             continue;
-        }
+        };
         let error = traits.error;
-        let result = traits
-            .native
-            .and_then(|n| natives::check(n, focus, ext, || w.fhirpath_resources().resource));
-        let result = match result {
+        let result = match native {
             Some(r) => Ok(Some(r)),
             None => {
                 let (results, nodes) =
@@ -115,10 +124,10 @@ fn check_from<'a>(
             }
         };
         count(w, error);
-        let pos = focus.or(ext).map(|n| n.pos).unwrap_or_default();
         if matches!(result, Ok(Some(true) | None)) {
             continue;
         }
+        let pos = focus.or(ext).map(|n| n.pos).unwrap_or_default();
         let c = ctx.constraint(ci);
         let src = c.expression.as_deref().unwrap_or_default();
         match result {

@@ -28,6 +28,19 @@ fn model() -> Arc<dyn ModelInfo> {
         .clone()
 }
 
+/// The input of an invariant on `focus` (typed `t`) in resource `root`.
+fn input_on<'a>(focus: &'a Node, t: TypeName, root: &'a Node) -> EvalInput<'a> {
+    EvalInput::with_focus(
+        vec![Item::Node(NodeItem {
+            node: Some(focus),
+            ext: None,
+            type_name: t,
+        })],
+        Some(root),
+        Some(root),
+    )
+}
+
 /// `(key, expression)` of every constraint of a core definition.
 fn core_constraints(file: &str) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(format!("{CORE}/{file}")).expect("core package");
@@ -144,15 +157,7 @@ fn dom_natives_agree_with_the_expressions() {
     assert_eq!(no_contained(&with), None);
     for src in DOM_CONTAINED {
         let e = compile(src, &CompileOptions::default()).unwrap();
-        let input = EvalInput::with_focus(
-            vec![Item::Node(NodeItem {
-                node: Some(&bare),
-                ext: None,
-                type_name: TypeName::from("Observation"),
-            })],
-            Some(&bare),
-            Some(&bare),
-        );
+        let input = input_on(&bare, TypeName::from("Observation"), &bare);
         let full = e.evaluate_bool(&input, &Environment::default()).unwrap();
         assert_eq!(no_contained(&bare), full, "{src}");
     }
@@ -170,15 +175,7 @@ fn ref_1_native_agrees_with_the_expression() {
     let mut refs: Vec<&Node> = vec![root.get("subject").unwrap()];
     refs.extend(root.get("performer").unwrap().as_array().unwrap());
     for r in refs {
-        let input = EvalInput::with_focus(
-            vec![Item::Node(NodeItem {
-                node: Some(r),
-                ext: None,
-                type_name: TypeName::from("Reference"),
-            })],
-            Some(&root),
-            Some(&root),
-        );
+        let input = input_on(r, TypeName::from("Reference"), &root);
         let full = e.evaluate_bool(&input, &Environment::default()).unwrap();
         if let Some(native) = ref_1(r) {
             assert_eq!(Some(native), full, "{:?}", r.get("reference"));
@@ -338,14 +335,10 @@ fn bundle_natives_agree_with_the_expressions() {
                        t: &str,
                        bundle: &Node,
                        text: &str| {
-        let input = EvalInput::with_focus(
-            vec![Item::Node(NodeItem {
-                node: Some(focus),
-                ext: None,
-                type_name: model.type_name(t).unwrap_or_else(|| TypeName::from(t)),
-            })],
-            Some(bundle),
-            Some(bundle),
+        let input = input_on(
+            focus,
+            model.type_name(t).unwrap_or_else(|| TypeName::from(t)),
+            bundle,
         );
         let full = e.evaluate_bool(&input, &Environment::default());
         let native = check(n, Some(focus), None, || Some(bundle));
@@ -421,15 +414,7 @@ fn dom_6_native_agrees_with_the_expression() {
             native,
             "{text}"
         );
-        let input = EvalInput::with_focus(
-            vec![Item::Node(NodeItem {
-                node: Some(&r),
-                ext: None,
-                type_name: TypeName::from("Patient"),
-            })],
-            Some(&r),
-            Some(&r),
-        );
+        let input = input_on(&r, TypeName::from("Patient"), &r);
         let full = e.evaluate_bool(&input, &Environment::default()).unwrap();
         if let Some(v) = native {
             answered += 1;
