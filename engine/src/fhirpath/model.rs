@@ -71,6 +71,13 @@ pub trait ModelInfo: Send + Sync {
         self.child(type_name, name)
     }
 
+    /// [`ModelInfo::child_of`] with the element name as the model keeps
+    /// it, so that an evaluation can remember the answer by name; `None`
+    /// when the model cannot say (the caller then asks `child_of`).
+    fn child_entry(&self, _type_name: &TypeName, _name: &str) -> Option<(&str, &ChildInfo)> {
+        None
+    }
+
     /// The static type at an element path (`Patient.contact.name` ->
     /// `HumanName`, `Questionnaire.item.item` -> `Questionnaire.item`), for
     /// [`CompileOptions::context_type`](super::CompileOptions::context_type);
@@ -137,10 +144,21 @@ pub fn resolve_key<'m>(
             return Some((c, c.types.first()?.clone()));
         }
     }
+    choice_key(key, |name| model.child(type_name, name))
+}
+
+/// The choice element and type that `key` spells as name and capitalized
+/// type (`valueQuantity`), with `child` looking up element names; `None`
+/// at once for keys without an upper-case letter (most keys that name no
+/// element, such as `encounter` asked of a Patient).
+pub(crate) fn choice_key<'m>(
+    key: &str,
+    child: impl Fn(&str) -> Option<&'m ChildInfo>,
+) -> Option<(&'m ChildInfo, TypeName)> {
     for (i, ch) in key.char_indices().skip(1) {
         if ch.is_ascii_uppercase() {
             let (name, suffix) = key.split_at(i);
-            if let Some(c) = model.child(type_name, name) {
+            if let Some(c) = child(name) {
                 if c.choice {
                     let t = c.types.iter().find(|t| capitalize(t) == suffix)?;
                     return Some((c, t.clone()));
@@ -411,6 +429,11 @@ impl ModelInfo for SnapshotModel {
             Some(flat) => flat.children.get(name),
             None => self.child(type_name, name),
         }
+    }
+
+    fn child_entry(&self, type_name: &TypeName, name: &str) -> Option<(&str, &ChildInfo)> {
+        let (k, c) = self.flat_of(type_name)?.children.get_key_value(name)?;
+        Some((k, c))
     }
 
     fn is_subtype_of(&self, t: &TypeName, ancestor: &str) -> bool {

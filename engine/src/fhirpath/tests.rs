@@ -136,14 +136,14 @@ fn run(expr: &str, node: &Node) -> Result<Vec<String>, FhirPathError> {
 }
 
 fn one(expr: &str) -> String {
-    let empty = Node::new(crate::json::Value::Object(vec![]));
+    let empty = Node::new(crate::json::Value::Object(Default::default()));
     let v = run(expr, &empty).unwrap_or_else(|e| panic!("{expr}: {e}"));
     assert_eq!(v.len(), 1, "{expr} gave {v:?}");
     v[0].clone()
 }
 
 fn empty(expr: &str) -> bool {
-    let e = Node::new(crate::json::Value::Object(vec![]));
+    let e = Node::new(crate::json::Value::Object(Default::default()));
     run(expr, &e)
         .unwrap_or_else(|e| panic!("{expr}: {e}"))
         .is_empty()

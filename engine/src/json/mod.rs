@@ -46,7 +46,116 @@ pub enum Value {
     /// An array.
     Array(Vec<Node>),
     /// An object, members in document order (duplicates kept).
-    Object(Vec<Member>),
+    Object(Object),
+}
+
+/// An object's members in document order (duplicates kept), with a 64-bit
+/// summary of their keys. FHIRPath navigation mostly asks objects for
+/// optional elements they do not have, and wants each key's `_key`
+/// sibling too: the summary rules out absent keys without a scan, and
+/// says when no `_key` can follow a match.
+#[derive(Debug, Clone, Default)]
+pub struct Object {
+    members: Box<[Member]>,
+    /// Bit [`key_bit`] of every key (and of `k` for `_k`), and bit 63
+    /// when some key starts with `_`.
+    keys: u64,
+}
+
+const UNDERSCORE: u64 = 1 << 63;
+
+/// The summary bit of a key (without its `_`): from its length, first
+/// and last bytes, which tell most of one object's keys apart.
+fn key_bit(key: &[u8]) -> u64 {
+    let (first, last) = match key {
+        [] => (0, 0),
+        [f, .., l] => (*f, *l),
+        [f] => (*f, *f),
+    };
+    let h = (key.len() as u32)
+        .wrapping_mul(131)
+        .wrapping_add(u32::from(first).wrapping_mul(31))
+        .wrapping_add(u32::from(last).wrapping_mul(7));
+    1 << (h % 63)
+}
+
+impl Object {
+    /// An object of these members.
+    pub fn new(members: Vec<Member>) -> Self {
+        let mut keys = 0;
+        for m in &members {
+            let k = m.key.as_bytes();
+            keys |= key_bit(k);
+            if let [b'_', base @ ..] = k {
+                keys |= UNDERSCORE | key_bit(base);
+            }
+        }
+        Object {
+            members: members.into_boxed_slice(),
+            keys,
+        }
+    }
+
+    /// The members, in document order.
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// False when the object has neither `key` nor `_key` (true does not
+    /// say it has either).
+    pub fn may_have(&self, key: &str) -> bool {
+        self.keys & key_bit(key.as_bytes()) != 0
+    }
+
+    /// Whether some key starts with `_` (a primitive's extension sibling).
+    pub fn has_underscore_keys(&self) -> bool {
+        self.keys & UNDERSCORE != 0
+    }
+
+    /// The value of the first member named `key`.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        if !self.may_have(key) {
+            return None;
+        }
+        self.members
+            .iter()
+            .find(|m| &*m.key == key)
+            .map(|m| &m.value)
+    }
+}
+
+impl From<Vec<Member>> for Object {
+    fn from(members: Vec<Member>) -> Self {
+        Object::new(members)
+    }
+}
+
+impl FromIterator<Member> for Object {
+    fn from_iter<I: IntoIterator<Item = Member>>(iter: I) -> Self {
+        Object::new(iter.into_iter().collect())
+    }
+}
+
+impl std::ops::Deref for Object {
+    type Target = [Member];
+    fn deref(&self) -> &[Member] {
+        &self.members
+    }
+}
+
+impl<'o> IntoIterator for &'o Object {
+    type Item = &'o Member;
+    type IntoIter = std::slice::Iter<'o, Member>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.members.iter()
+    }
+}
+
+/// Objects are equal when their members are (the summary follows from them).
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        self.members == other.members
+    }
 }
 
 /// One `"key": value` member of an object.
@@ -72,7 +181,7 @@ impl Node {
     /// The first member named `key`, if this is an object.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {
-            Value::Object(members) => members.iter().find(|m| &*m.key == key).map(|m| &m.value),
+            Value::Object(o) => o.get(key),
             _ => None,
         }
     }
@@ -89,6 +198,14 @@ impl Node {
     pub fn as_object(&self) -> Option<&[Member]> {
         match &self.value {
             Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The object with its key summary, if this is an object.
+    pub fn object(&self) -> Option<&Object> {
+        match &self.value {
+            Value::Object(o) => Some(o),
             _ => None,
         }
     }
@@ -165,5 +282,57 @@ impl Node {
             ),
         };
         Node::new(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(keys: &[&str]) -> Object {
+        keys.iter()
+            .map(|k| Member {
+                key: (*k).into(),
+                key_pos: Pos::default(),
+                value: Node::new(Value::Null),
+            })
+            .collect()
+    }
+
+    /// The summary may say yes to an absent key, never no to a present
+    /// one (or to one whose `_key` is present).
+    #[test]
+    fn key_summary_never_hides_a_key() {
+        let names: Vec<String> = (0..400)
+            .map(|i| format!("{}{}", ["value", "code", "x", "", "_a", "é"][i % 6], i))
+            .chain(["", "_", "a", "_b"].map(String::from))
+            .collect();
+        for chunk in names.chunks(7) {
+            let keys: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let o = object(&keys);
+            for k in &keys {
+                assert!(o.may_have(k), "{k:?} in {keys:?}");
+                assert!(o.get(k).is_some(), "{k:?}");
+                if let Some(base) = k.strip_prefix('_') {
+                    assert!(o.may_have(base), "{base:?} for {k:?}");
+                }
+            }
+            assert_eq!(
+                o.has_underscore_keys(),
+                keys.iter().any(|k| k.starts_with('_'))
+            );
+        }
+        // And it rules most absent keys out (what it is for).
+        let o = object(&["resourceType", "id", "meta", "status", "code", "subject"]);
+        let absent = [
+            "hasMember",
+            "derivedFrom",
+            "encounter",
+            "valueQuantity",
+            "category",
+        ];
+        assert!(absent.iter().filter(|k| !o.may_have(k)).count() >= 3);
+        assert_eq!(o.get("status").map(|n| n.value.clone()), Some(Value::Null));
+        assert!(o.get("statu").is_none());
     }
 }

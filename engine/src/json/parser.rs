@@ -3,7 +3,7 @@
 //! Bounded by design: nesting depth is capped (deeply nested input is a
 //! clean error, not a stack overflow) and input must be valid UTF-8.
 
-use super::{Member, Node, Pos, Value};
+use super::{Member, Node, Object, Pos, Value};
 use compact_str::CompactString;
 
 /// Limits applied while parsing.
@@ -271,7 +271,7 @@ impl<'a> Parser<'a> {
         if self.peek() == Some(b'}') {
             self.bump();
             return Ok(Node {
-                value: Value::Object(Vec::new()),
+                value: Value::Object(Object::default()),
                 pos,
             });
         }
@@ -304,7 +304,7 @@ impl<'a> Parser<'a> {
                     self.bump();
                     let members: Vec<Member> = self.members.split_off(base);
                     return Ok(Node {
-                        value: Value::Object(members),
+                        value: Value::Object(members.into()),
                         pos,
                     });
                 }

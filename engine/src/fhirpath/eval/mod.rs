@@ -78,6 +78,10 @@ pub(crate) struct Ev<'e, 'a> {
     cache: Option<&'e super::EvalCache<'a>>,
     /// Address of the model, part of cache keys.
     model_addr: usize,
+    /// The model's answers to element look-ups in this evaluation.
+    children: navigate::ChildMemo<'e>,
+    /// The model's name of the last resource type named.
+    last_resource: Cell<Option<&'static str>>,
 }
 
 /// Drops primitives that have no value (only an `_x` extension): they
@@ -151,6 +155,8 @@ pub(crate) fn evaluate<'a>(
         now: std::cell::OnceCell::new(),
         cache: cache.filter(|c| env.trace.is_none() && env.variables.is_empty() && c.bind(input)),
         model_addr: model.map_or(0, |m| m as *const dyn ModelInfo as *const () as usize),
+        children: Default::default(),
+        last_resource: Cell::new(None),
     };
     let frame = Frame {
         this: &input.focus,

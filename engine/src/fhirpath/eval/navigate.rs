@@ -5,7 +5,8 @@
 use super::{Coll, Ev, R};
 use crate::fhirpath::model::{ChildInfo, ModelInfo};
 use crate::fhirpath::value::{Item, NodeItem, TypeName};
-use crate::json::{Member, Node, Value};
+use crate::json::{Node, Object, Value};
+use std::cell::Cell;
 
 impl<'e, 'a> Ev<'e, 'a> {
     /// A resource typed by its `resourceType` (the model's interned name,
@@ -15,11 +16,26 @@ impl<'e, 'a> Ev<'e, 'a> {
             .get("resourceType")
             .and_then(Node::as_str)
             .unwrap_or("");
+        Item::node(node, self.resource_type_name(t))
+    }
+
+    /// The model's name for resource type `rt`. Bundle entries come in runs
+    /// of one type, so the last answer is kept (model names only).
+    fn resource_type_name(&self, rt: &str) -> TypeName {
+        if let Some(last) = self.last_resource.get() {
+            if last == rt {
+                return TypeName::from_static(last);
+            }
+        }
         let name = self
             .model
-            .and_then(|m| m.type_name(t))
-            .unwrap_or_else(|| TypeName::from(t));
-        Item::node(node, name)
+            .and_then(|m| m.type_name(rt))
+            .unwrap_or_else(|| TypeName::from(rt));
+        // Only a name the model interned (its text is `rt`'s) is kept.
+        if let Some(s) = name.static_str().filter(|s| *s == rt) {
+            self.last_resource.set(Some(s));
+        }
+        name
     }
 
     /// An identifier at the start of a path: a type name filters the focus
@@ -47,15 +63,34 @@ impl<'e, 'a> Ev<'e, 'a> {
     /// `.name` on every item.
     pub fn navigate(&self, base: &[Item<'a>], name: &str, pos: usize) -> R<'a> {
         let mut out = Coll::new();
-        // The items of a collection mostly share their type: the model is
-        // asked once per run of one (interned) type.
-        let mut last: Option<(usize, Option<&ChildInfo>)> = None;
         for it in base {
-            self.child_named(it, name, &mut out, &mut last);
+            self.child_named(it, name, &mut out);
             self.check_size(out.len(), pos)?;
         }
         self.tick(base.len() as u64, pos)?;
         Ok(out)
+    }
+
+    /// The model's element `name` of type `t`, remembered for the rest of
+    /// the evaluation (a `where()` asks the same few questions of every
+    /// item, one item at a time).
+    fn child_info(&self, m: &'e dyn ModelInfo, t: &TypeName, name: &str) -> Option<&'e ChildInfo> {
+        let Some(addr) = t.static_str().map(|s| s.as_ptr() as usize) else {
+            return m.child_of(t, name);
+        };
+        let slot = self.children.slot(addr, name);
+        if let Some((a, n, ci)) = slot.get() {
+            if a == addr && n == name {
+                return Some(ci);
+            }
+        }
+        match m.child_entry(t, name) {
+            Some((n, ci)) => {
+                slot.set(Some((addr, n, ci)));
+                Some(ci)
+            }
+            None => m.child_of(t, name),
+        }
     }
 
     /// The type of a value declared `declared`: a resource says its own
@@ -69,31 +104,33 @@ impl<'e, 'a> Ev<'e, 'a> {
             return declared.clone();
         }
         match node.get("resourceType").and_then(Node::as_str) {
-            Some(rt) if rt != &**declared => self
-                .model
-                .and_then(|m| m.type_name(rt))
-                .unwrap_or_else(|| TypeName::from(rt)),
+            Some(rt) if rt != &**declared => self.resource_type_name(rt),
             _ => declared.clone(),
         }
     }
 
     /// Pushes the value(s) of member `key` (with `_key` siblings) typed `t`.
-    fn push_member(&self, members: &'a [Member], key: &str, t: &TypeName, out: &mut Coll<'a>) {
-        // One pass finds both `key` and `_key`.
+    fn push_member(&self, obj: &'a Object, key: &str, t: &TypeName, out: &mut Coll<'a>) {
+        if !obj.may_have(key) {
+            return;
+        }
         let (mut val, mut ext) = (None, None);
         let kb = key.as_bytes();
-        let first = kb.first().copied();
-        for m in members {
-            let k = m.key.as_bytes();
-            // Length and first byte rule out most members before a full
-            // compare.
-            if k.len() == kb.len() {
-                if k.first() == first.as_ref() && k == kb {
+        if obj.has_underscore_keys() {
+            // One pass finds both `key` and `_key`.
+            for m in obj {
+                let k = m.key.as_bytes();
+                if k == kb {
                     val = val.or(Some(&m.value));
+                } else if k.len() == kb.len() + 1 && k[0] == b'_' && &k[1..] == kb {
+                    ext = ext.or(Some(&m.value));
                 }
-            } else if k.len() == kb.len() + 1 && k[0] == b'_' && &k[1..] == kb {
-                ext = ext.or(Some(&m.value));
             }
+        } else {
+            val = obj
+                .iter()
+                .find(|m| m.key.as_bytes() == kb)
+                .map(|m| &m.value);
         }
         // Items of a member: an array's (null counts as absent) or the one
         // value; read by index so that nothing is collected.
@@ -133,15 +170,7 @@ impl<'e, 'a> Ev<'e, 'a> {
         }
     }
 
-    /// `last` remembers the model's answer for the previous item's type
-    /// (by the address of its interned name).
-    fn child_named(
-        &self,
-        it: &Item<'a>,
-        name: &str,
-        out: &mut Coll<'a>,
-        last: &mut Option<(usize, Option<&'e ChildInfo>)>,
-    ) {
+    fn child_named(&self, it: &Item<'a>, name: &str, out: &mut Coll<'a>) {
         let n = match it {
             Item::Node(n) => n,
             Item::Quantity(q) => {
@@ -162,11 +191,11 @@ impl<'e, 'a> Ev<'e, 'a> {
             }
             _ => return,
         };
-        let members = match n.node.and_then(Node::as_object) {
+        let members = match n.node.and_then(Node::object) {
             Some(m) => m,
             None => {
                 // A primitive: only `id` and `extension` from its `_x` sibling.
-                if let Some(ext) = n.ext.and_then(Node::as_object) {
+                if let Some(ext) = n.ext.and_then(Node::object) {
                     let t = TypeName::from_static(if name == "extension" {
                         "Extension"
                     } else {
@@ -181,18 +210,7 @@ impl<'e, 'a> Ev<'e, 'a> {
         // One model look-up in the common case: a child found means the
         // type is known.
         let model = self.model.filter(|_| !t.is_empty());
-        let mut lookup = |m: &'e dyn ModelInfo| match t.static_str().map(|s| s.as_ptr() as usize) {
-            Some(addr) => match *last {
-                Some((a, ci)) if a == addr => ci,
-                _ => {
-                    let ci = m.child_of(t, name);
-                    *last = Some((addr, ci));
-                    ci
-                }
-            },
-            None => m.child_of(t, name),
-        };
-        match model.map(|m| (m, lookup(m))) {
+        match model.map(|m| (m, self.child_info(m, t, name))) {
             Some((_, Some(ci))) if ci.choice => {
                 for m in members {
                     // `valueString`, or `_valueString` alone (extension only).
@@ -216,7 +234,10 @@ impl<'e, 'a> Ev<'e, 'a> {
             Some((model, None)) if model.is_type(t) => {
                 if name == "resourceType" {
                     self.push_member(members, name, &TypeName::from_static("string"), out);
-                } else if let Some((_, ty)) = crate::fhirpath::model::resolve_key(model, t, name) {
+                } else if let Some((_, ty)) =
+                    // `child_of` already said `name` itself is no element.
+                    crate::fhirpath::model::choice_key(name, |n| model.child_of(t, n))
+                {
                     // `valueQuantity` style (rejected by the checker when
                     // the context type is known; evaluates like fhirpath.js).
                     self.push_member(members, name, &ty, out);
@@ -231,8 +252,8 @@ impl<'e, 'a> Ev<'e, 'a> {
         let Item::Node(n) = it else {
             return;
         };
-        let Some(members) = n.node.and_then(Node::as_object) else {
-            if let Some(ext) = n.ext.and_then(Node::as_object) {
+        let Some(members) = n.node.and_then(Node::object) else {
+            if let Some(ext) = n.ext.and_then(Node::object) {
                 for m in ext {
                     let t = TypeName::from_static(if &*m.key == "extension" {
                         "Extension"
@@ -260,13 +281,7 @@ impl<'e, 'a> Ev<'e, 'a> {
         }
     }
 
-    fn push_child_key(
-        &self,
-        n: &NodeItem<'a>,
-        members: &'a [Member],
-        key: &str,
-        out: &mut Coll<'a>,
-    ) {
+    fn push_child_key(&self, n: &NodeItem<'a>, members: &'a Object, key: &str, out: &mut Coll<'a>) {
         let t = self
             .model
             .and_then(|m| crate::fhirpath::model::resolve_key(m, &n.type_name, key).map(|(_, t)| t))
@@ -282,5 +297,22 @@ fn is_capitalized(ty: &str, suffix: &str) -> bool {
     match (a.next(), b.next()) {
         (Some(x), Some(y)) => x.to_uppercase().eq(std::iter::once(y)) && a.as_str() == b.as_str(),
         _ => false,
+    }
+}
+
+/// Answers of [`Ev::child_info`]: a few slots by type address and name
+/// (names as the model keeps them, so a slot compares its text).
+#[derive(Default)]
+pub(crate) struct ChildMemo<'e> {
+    slots: [Cell<Option<ChildAnswer<'e>>>; 8],
+}
+
+/// (type name address, element name, the model's element).
+type ChildAnswer<'e> = (usize, &'e str, &'e ChildInfo);
+
+impl<'e> ChildMemo<'e> {
+    fn slot(&self, addr: usize, name: &str) -> &Cell<Option<ChildAnswer<'e>>> {
+        let first = name.as_bytes().first().copied().unwrap_or(0) as usize;
+        &self.slots[((addr >> 4) ^ name.len().wrapping_mul(7) ^ first) & 7]
     }
 }
