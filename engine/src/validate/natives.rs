@@ -5,6 +5,7 @@
 //! - `ele-1` (every element), `ext-1` (every extension);
 //! - `ref-1` when the reference is not local (`#…`);
 //! - `dom-2` to `dom-5` on resources without contained resources, `dom-6`;
+//! - `obs-6` and `obs-7` on Observations that lack one of their two sides;
 //! - the Bundle rules `bdl-1` to `bdl-12` in their common cases.
 //!
 //! A native answers only where the answer is plain from the JSON: `None`
@@ -28,6 +29,8 @@ const DOM_CONTAINED: [&str; 4] = [
 ];
 const DOM_6: &str = "text.`div`.exists()";
 const REF_1: &str = "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))";
+const OBS_6: &str = "dataAbsentReason.empty() or value.empty()";
+const OBS_7: &str = "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()";
 const BDL_1: &str = "total.empty() or (type = 'searchset') or (type = 'history')";
 const BDL_2: &str = "entry.search.empty() or (type = 'searchset')";
 const BDL_3: &str = "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))";
@@ -50,6 +53,10 @@ pub(crate) enum Native {
     NoContained,
     /// `dom-6`: a narrative has its `div`.
     Dom6,
+    /// `obs-6` (`dataAbsentReason`) and `obs-7` (`component`): `a.empty()
+    /// or value.empty()` where the Observation has no `a` or no `value[x]`.
+    Obs6,
+    Obs7,
     Bdl1,
     Bdl2,
     /// `bdl-3` (`request`) and `bdl-4` (`response`).
@@ -72,6 +79,8 @@ pub(crate) fn native_for(key: &str, src: &str) -> Option<Native> {
         REF_1 => Native::Ref1,
         _ if DOM_CONTAINED.contains(&src) => Native::NoContained,
         DOM_6 => Native::Dom6,
+        OBS_6 => Native::Obs6,
+        OBS_7 => Native::Obs7,
         BDL_1 => Native::Bdl1,
         BDL_2 => Native::Bdl2,
         BDL_3 => Native::Bdl3,
@@ -103,6 +112,8 @@ pub(crate) fn check<'n>(
             None => Some(false),
             Some(text) => exists(text, "div"),
         },
+        Native::Obs6 => lacks_one(focus?, "dataAbsentReason"),
+        Native::Obs7 => lacks_one(focus?, "component"),
         Native::Bdl1 => bdl_1(focus?),
         Native::Bdl2 => bdl_2(focus?),
         Native::Bdl3 => entries_match_type(
@@ -165,6 +176,23 @@ fn no_contained(n: &Node) -> Option<bool> {
         .iter()
         .any(|m| matches!(&*m.key, "contained" | "_contained")))
     .then_some(true)
+}
+
+/// `obs-6`/`obs-7` on an Observation: true when it has no `key` (nor
+/// `_key`: the left side is empty) or no `value[x]` (no member whose name
+/// starts with `value` or `_value`: navigation finds nothing); otherwise
+/// (both present) left to the expression.
+fn lacks_one(n: &Node, key: &str) -> Option<bool> {
+    let members = n.as_object()?;
+    let named = |m: &crate::json::Member, name: &str| {
+        let k = m.key.strip_prefix('_').unwrap_or(&m.key);
+        k == name
+    };
+    let lacks_key = !members.iter().any(|m| named(m, key));
+    let lacks_value = !members
+        .iter()
+        .any(|m| m.key.strip_prefix('_').unwrap_or(&m.key).starts_with("value"));
+    (lacks_key || lacks_value).then_some(true)
 }
 
 /// Whether member `key` of object `n` has a `_key` sibling (an extension
