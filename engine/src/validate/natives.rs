@@ -189,9 +189,12 @@ fn lacks_one(n: &Node, key: &str) -> Option<bool> {
         k == name
     };
     let lacks_key = !members.iter().any(|m| named(m, key));
-    let lacks_value = !members
-        .iter()
-        .any(|m| m.key.strip_prefix('_').unwrap_or(&m.key).starts_with("value"));
+    let lacks_value = !members.iter().any(|m| {
+        m.key
+            .strip_prefix('_')
+            .unwrap_or(&m.key)
+            .starts_with("value")
+    });
     (lacks_key || lacks_value).then_some(true)
 }
 

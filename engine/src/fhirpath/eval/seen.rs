@@ -13,10 +13,10 @@ use crate::fhirpath::decimal::Decimal;
 use crate::fhirpath::quantity::{self, Quantity as Q};
 use crate::fhirpath::value::Item;
 use crate::fxhash::FxHashMap;
+use crate::fxhash::KeyedHashSet as HashSet;
 use crate::json::{Node, Value};
 use smallvec::SmallVec;
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
 /// Entries compared one by one before a set hashes them.
@@ -34,8 +34,8 @@ pub(crate) struct Seen<'a> {
     nodes: Nodes<'a>,
 }
 
-/// Strings: a list while few, then a set with std's keyed hasher (the
-/// strings are instance data, so no crafted collisions).
+/// Strings: a list while few, then a set with a keyed hasher (the
+/// strings are instance data: no collisions prepared in advance).
 enum Strs<'a> {
     Few(SmallVec<[Cow<'a, str>; FEW]>),
     Many(HashSet<Cow<'a, str>>),

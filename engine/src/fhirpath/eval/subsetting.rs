@@ -4,7 +4,7 @@ use super::ops::equals;
 use super::seen::distinct;
 use super::{copy_coll, Call, Coll, R};
 use crate::fhirpath::value::Item;
-use std::collections::HashSet;
+use crate::fxhash::KeyedHashSet as HashSet;
 
 pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     let inp = c.inp;
@@ -58,7 +58,7 @@ impl<'c, 'a> Members<'c, 'a> {
 
     fn new(all: &'c [Item<'a>]) -> Self {
         let mut m = Members {
-            strs: HashSet::new(),
+            strs: HashSet::default(),
             rest: Vec::new(),
             all,
         };

@@ -507,6 +507,9 @@ fn observation_natives_agree_with_the_expressions() {
     // Most Observations are answered natively; those with both sides are
     // left to the expression (the synthetic ones above at least).
     for (answered, left) in answers {
-        assert!(answered >= 100 && left >= 2, "{answered} answered, {left} left");
+        assert!(
+            answered >= 100 && left >= 2,
+            "{answered} answered, {left} left"
+        );
     }
 }
