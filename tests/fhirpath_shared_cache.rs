@@ -124,3 +124,90 @@ fn cache_serves_one_input_at_a_time() {
     assert_eq!(show(&b), ["Bob"]);
     assert_eq!(show(&a), ["Ann"]);
 }
+
+/// `where(path = 'literal')` and `where(path contains 'literal')` over a
+/// collection of eight or more items read an index of the path's strings
+/// that the cache keeps for the next filter of the same collection by the
+/// same path: the answers are those without the cache, whatever the
+/// items hold (several codes, none, booleans, dates, extension-only
+/// primitives, complex values) and whichever literal comes first.
+#[test]
+fn literal_filters_through_the_index_give_the_same_results() {
+    let ctx = shinny_suite::r4_context();
+    let model: std::sync::Arc<dyn shinny_engine::fhirpath::ModelInfo> =
+        ctx.fhirpath_model().clone();
+    let opts = shinny_engine::fhirpath::CompileOptions {
+        model: Some(model),
+        context_type: Some("Bundle".into()),
+        ..Default::default()
+    };
+    let obs = [
+        r#"{"code": {"coding": [{"code": "a"}]}, "status": "final"}"#,
+        r#"{"code": {"coding": [{"code": "a"}, {"code": "b"}]}, "status": "final"}"#,
+        r#"{"code": {"coding": [{"code": "b"}]}, "status": "amended"}"#,
+        r#"{"code": {"coding": [{"_code": {"id": "x"}}]}, "status": "final"}"#,
+        r#"{"code": {"coding": [{"code": "a", "userSelected": true}]}}"#,
+        r#"{"code": {"text": "no coding"}, "effectiveDateTime": "2020-01-01"}"#,
+        r#"{"code": {"coding": [{"code": ""}]}, "effectiveDateTime": "2020"}"#,
+        r#"{"code": {"coding": [{"code": "A"}]}, "valueQuantity": {"value": 1, "code": "a"}}"#,
+        r#"{"status": "final"}"#,
+        r#"{"code": {"coding": [{"code": "a"}, {"code": "a"}]}, "valueString": "a"}"#,
+        r#"{"code": {"coding": [{"code": "c"}]}, "_status": {"id": "s"}}"#,
+        r#"{"code": {"coding": [{"code": "b"}, {"code": "c"}]}, "status": "final"}"#,
+    ];
+    let entries: Vec<String> = obs
+        .iter()
+        .map(|o| {
+            format!(
+                r#"{{"resource": {{"resourceType": "Observation", {}}}}}"#,
+                &o[1..o.len() - 1]
+            )
+        })
+        .collect();
+    let bundle = format!(
+        r#"{{"resourceType": "Bundle", "type": "collection", "entry": [{}]}}"#,
+        entries.join(",")
+    );
+    let node = shinny_engine::json::parse(bundle.as_bytes()).unwrap();
+    let input = EvalInput::resource(&node);
+    let env = Environment::default();
+    let paths = [
+        "code.coding.code",
+        "code.coding.userSelected",
+        "effective",
+        "status",
+        "value",
+        "value.code",
+        "code",
+    ];
+    let mut exprs = Vec::new();
+    for path in paths {
+        for op in ["=", "contains"] {
+            for lit in ["a", "b", "c", "", "zzz", "true", "2020", "final", "A"] {
+                exprs.push(format!(
+                    "entry.select(resource as Observation).where({path} {op} '{lit}').id | \
+                     entry.select(resource as Observation).where({path} {op} '{lit}').status"
+                ));
+                exprs.push(format!(
+                    "entry.select(resource as Observation).where({path} {op} '{lit}').count()"
+                ));
+            }
+        }
+    }
+    // In order and in reverse, so that each filter both builds and reads
+    // indexes.
+    for order in [false, true] {
+        let cache = EvalCache::default();
+        let mut list: Vec<&String> = exprs.iter().collect();
+        if order {
+            list.reverse();
+        }
+        for src in list {
+            let e = shinny_engine::fhirpath::compile(src, &opts).unwrap();
+            let alone = e.evaluate(&input, &env);
+            let shared = e.evaluate_shared(&input, &env, Some(&cache));
+            assert_eq!(format!("{shared:?}"), format!("{alone:?}"), "{src}");
+        }
+        assert!(!cache.is_empty());
+    }
+}

@@ -24,8 +24,10 @@ use super::parser::{BinOp, Expr, ExprKind, TypeSpec};
 use super::value::Item;
 use super::EvalInput;
 use crate::fxhash::FxHashMap;
+use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// Functions whose result is not a function of their input.
 const IMPURE: [&str; 4] = ["trace", "now", "today", "timeOfDay"];
@@ -88,6 +90,9 @@ pub struct EvalCache<'a> {
 struct Inner<'a> {
     owner: Option<Owner>,
     results: FxHashMap<Key, Coll<'a>>,
+    /// String values of a path over the items of a collection, for
+    /// `where(path = 'literal')` filters (see [`StrIndex`]).
+    indexes: FxHashMap<IndexKey, Arc<StrIndex<'a>>>,
     /// Capacity to reserve at the first result (see [`EvalCache::with_capacity`]).
     hint: usize,
 }
@@ -157,6 +162,7 @@ impl<'a> EvalCache<'a> {
         let mut inner = self.inner.borrow_mut();
         if inner.owner != Some(owner) {
             inner.results.clear();
+            inner.indexes.clear();
             inner.owner = Some(owner);
         }
         true
@@ -196,6 +202,83 @@ impl<'a> EvalCache<'a> {
         }
         if inner.results.len() < MAX_ENTRIES {
             inner.results.insert(key.0, copy_coll(value));
+        }
+    }
+}
+
+/// Where an index is kept: the path's node (shape, model, singleton mode),
+/// and the collection's length and first item (the whole collection is
+/// compared on look-up).
+#[derive(PartialEq, Eq, Hash)]
+pub(crate) struct IndexKey {
+    shape: u128,
+    model: usize,
+    strict: bool,
+    len: usize,
+    first: [usize; 3],
+}
+
+/// The values of one path on every item of one collection, as string
+/// slices of the instance: `None` for an item where the path gives
+/// something else than strings held by FHIR primitives (such items are
+/// filtered the general way). SHIN-NY's 27 crosswalk rules each filter
+/// the same Observations by `code.coding.code contains '…'` with a
+/// different code: the index reads each Observation's codes once.
+pub(crate) struct StrIndex<'a> {
+    items: Vec<[usize; 3]>,
+    pub values: Vec<Option<SmallVec<[&'a str; 2]>>>,
+}
+
+impl<'a> StrIndex<'a> {
+    /// An index of `values` (one per item of `coll`).
+    pub fn new(coll: &[Item<'a>], values: Vec<Option<SmallVec<[&'a str; 2]>>>) -> Option<Self> {
+        let items = coll
+            .iter()
+            .map(|it| identity(std::slice::from_ref(it)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(StrIndex { items, values })
+    }
+}
+
+/// The index key of path node `memo` over collection `coll`, if every item
+/// is a node.
+pub(crate) fn index_key(
+    memo: Memo,
+    coll: &[Item<'_>],
+    model: usize,
+    strict: bool,
+) -> Option<IndexKey> {
+    if !memo.reads_focus {
+        return None;
+    }
+    Some(IndexKey {
+        shape: memo.shape,
+        model,
+        strict,
+        len: coll.len(),
+        first: identity(coll.get(..1)?)?,
+    })
+}
+
+impl<'a> EvalCache<'a> {
+    /// The index kept under `key`, if it was built over `coll` itself.
+    pub(crate) fn index(&self, key: &IndexKey, coll: &[Item<'a>]) -> Option<Arc<StrIndex<'a>>> {
+        let inner = self.inner.borrow();
+        let idx = inner.indexes.get(key)?;
+        let same = idx.items.len() == coll.len()
+            && idx
+                .items
+                .iter()
+                .zip(coll)
+                .all(|(id, it)| identity(std::slice::from_ref(it)) == Some(*id));
+        same.then(|| idx.clone())
+    }
+
+    /// Keeps an index (within the cache's bound on kept results).
+    pub(crate) fn put_index(&self, key: IndexKey, idx: Arc<StrIndex<'a>>) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.results.len() + inner.indexes.len() < MAX_ENTRIES {
+            inner.indexes.insert(key, idx);
         }
     }
 }

@@ -207,24 +207,32 @@ impl<'a> Item<'a> {
     pub fn as_system_str(&self) -> Option<&str> {
         match self {
             Item::String(s) => Some(s),
-            Item::Node(n) => match &n.node?.value {
-                Value::String(s)
-                    if !matches!(
-                        &*n.type_name,
-                        "date"
-                            | "dateTime"
-                            | "instant"
-                            | "time"
-                            | "integer"
-                            | "positiveInt"
-                            | "unsignedInt"
-                            | "decimal"
-                    ) =>
-                {
-                    Some(s)
-                }
-                _ => None,
-            },
+            Item::Node(_) => self.node_str(),
+            _ => None,
+        }
+    }
+
+    /// [`Item::as_system_str`] of a FHIR node, borrowed from the instance.
+    pub(crate) fn node_str(&self) -> Option<&'a str> {
+        let Item::Node(n) = self else {
+            return None;
+        };
+        match &n.node?.value {
+            Value::String(s)
+                if !matches!(
+                    &*n.type_name,
+                    "date"
+                        | "dateTime"
+                        | "instant"
+                        | "time"
+                        | "integer"
+                        | "positiveInt"
+                        | "unsignedInt"
+                        | "decimal"
+                ) =>
+            {
+                Some(s)
+            }
             _ => None,
         }
     }

@@ -4,9 +4,12 @@ use super::ops::kept_literal_comparison;
 use super::seen::Seen;
 use super::Frame;
 use super::{copy_coll, Call, Coll, R};
-use crate::fhirpath::parser::{Expr, ExprKind};
+use crate::fhirpath::memo::StrIndex;
+use crate::fhirpath::parser::{BinOp, Expr, ExprKind};
 use crate::fhirpath::value::Item;
 use crate::fhirpath::FhirPathError;
+use smallvec::SmallVec;
+use std::sync::Arc;
 
 pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
     Some(match name {
@@ -27,7 +30,22 @@ fn filter<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
     c.arity(1, 1)?;
     let mut out = Coll::new();
     let crit = &c.args[0];
+    let index = literal_filter_index(c, crit)?;
     for (i, it) in c.inp.iter().enumerate() {
+        // `path = 'literal'` (or `contains`) decided from the index of the
+        // path's string values over this collection.
+        if let Some((idx, op, lit)) = &index {
+            if let Some(strs) = &idx.values[i] {
+                let hit = match op {
+                    BinOp::Contains => strs.iter().any(|s| s == lit),
+                    _ => matches!(&strs[..], [one] if one == lit),
+                };
+                if hit {
+                    out.push(it.clone());
+                }
+                continue;
+            }
+        }
         // `path = 'literal'` (or `!=`, `contains`) with the path's result
         // kept: decided in place, without evaluating the comparison node.
         if let Some(v) = kept_comparison(c, crit, it, i)? {
@@ -42,6 +60,59 @@ fn filter<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
         }
     }
     Ok(out)
+}
+
+/// Collections filtered this way at least this long get an index.
+const INDEX_FROM: usize = 8;
+
+/// For a criterion `path = 'literal'` or `path contains 'literal'` whose
+/// path the shared cache keeps, the index of the path's string values over
+/// the focus collection (built at the first such filter, and found again
+/// by the next filter of the same collection by the same path with
+/// another literal), with the operator and literal. The answers it gives
+/// are those of [`kept_literal_comparison`]: for an item whose path gives
+/// only strings of FHIR primitives, `contains` is whether one equals the
+/// literal, and `=` whether the only one does; other items are filtered
+/// the general way.
+#[allow(clippy::type_complexity)]
+fn literal_filter_index<'a, 'x>(
+    c: &Call<'_, '_, '_, 'a>,
+    crit: &'x Expr,
+) -> Result<Option<(Arc<StrIndex<'a>>, BinOp, &'x str)>, FhirPathError> {
+    let ExprKind::Binary(op @ (BinOp::Eq | BinOp::Contains), le, re) = &crit.kind else {
+        return Ok(None);
+    };
+    let ExprKind::Str(lit) = &re.kind else {
+        return Ok(None);
+    };
+    if c.inp.len() < INDEX_FROM {
+        return Ok(None);
+    }
+    let (Some(memo), Some(cache)) = (le.memo, c.ev.cache) else {
+        return Ok(None);
+    };
+    let Some(key) = c.ev.index_key(memo, c.inp) else {
+        return Ok(None);
+    };
+    if let Some(idx) = cache.index(&key, c.inp) {
+        c.ev.tick(c.inp.len() as u64, crit.pos)?;
+        return Ok(Some((idx, *op, lit.as_str())));
+    }
+    let mut values = Vec::with_capacity(c.inp.len());
+    for (i, it) in c.inp.iter().enumerate() {
+        let r = c.ev.lambda(le, it, i, None)?;
+        values.push(
+            r.iter()
+                .map(Item::node_str)
+                .collect::<Option<SmallVec<_>>>(),
+        );
+    }
+    let Some(idx) = StrIndex::new(c.inp, values) else {
+        return Ok(None);
+    };
+    let idx = Arc::new(idx);
+    cache.put_index(key, idx.clone());
+    Ok(Some((idx, *op, lit.as_str())))
 }
 
 /// The criterion `left op 'literal'` on `it` when

@@ -75,7 +75,7 @@ pub(crate) struct Ev<'e, 'a> {
     pub now: std::cell::OnceCell<Option<super::datetime::Temporal>>,
     /// Shared subexpression results, when the environment has a cache
     /// bound to this input.
-    cache: Option<&'e super::EvalCache<'a>>,
+    pub(crate) cache: Option<&'e super::EvalCache<'a>>,
     /// Address of the model, part of cache keys.
     model_addr: usize,
     /// The model's answers to element look-ups in this evaluation.
@@ -239,6 +239,16 @@ impl<'e, 'a> Ev<'e, 'a> {
             self.tick(1, e.pos)?;
         }
         Ok(r)
+    }
+
+    /// The key of an index of path `memo` over collection `coll` in this
+    /// evaluation.
+    pub(crate) fn index_key(
+        &self,
+        memo: super::memo::Memo,
+        coll: &[Item<'a>],
+    ) -> Option<super::memo::IndexKey> {
+        super::memo::index_key(memo, coll, self.model_addr, self.strict_singletons)
     }
 
     /// The cache key of a node on `focus` in this evaluation.
