@@ -94,16 +94,19 @@ fn shared_cache_gives_the_same_results() {
     println!("{compared} evaluations compared, {falses} false, cache up to {max_kept} results");
 }
 
+/// Compile options with the R4 model, for expressions on `context_type`.
+fn r4_options(context_type: &str) -> shinny_engine::fhirpath::CompileOptions {
+    let ctx = shinny_suite::r4_context();
+    shinny_engine::fhirpath::CompileOptions {
+        model: Some(ctx.fhirpath_model().clone()),
+        context_type: Some(context_type.into()),
+        ..Default::default()
+    }
+}
+
 #[test]
 fn cache_serves_one_input_at_a_time() {
-    let ctx = shinny_suite::r4_context();
-    let model: std::sync::Arc<dyn shinny_engine::fhirpath::ModelInfo> =
-        ctx.fhirpath_model().clone();
-    let opts = shinny_engine::fhirpath::CompileOptions {
-        model: Some(model),
-        context_type: Some("Patient".into()),
-        ..Default::default()
-    };
+    let opts = r4_options("Patient");
     let e = shinny_engine::fhirpath::compile("name.given.first()", &opts).unwrap();
     let a = shinny_engine::json::parse(br#"{"resourceType":"Patient","name":[{"given":["Ann"]}]}"#)
         .unwrap();
@@ -133,14 +136,7 @@ fn cache_serves_one_input_at_a_time() {
 /// primitives, complex values) and whichever literal comes first.
 #[test]
 fn literal_filters_through_the_index_give_the_same_results() {
-    let ctx = shinny_suite::r4_context();
-    let model: std::sync::Arc<dyn shinny_engine::fhirpath::ModelInfo> =
-        ctx.fhirpath_model().clone();
-    let opts = shinny_engine::fhirpath::CompileOptions {
-        model: Some(model),
-        context_type: Some("Bundle".into()),
-        ..Default::default()
-    };
+    let opts = r4_options("Bundle");
     let obs = [
         r#"{"code": {"coding": [{"code": "a"}]}, "status": "final"}"#,
         r#"{"code": {"coding": [{"code": "a"}, {"code": "b"}]}, "status": "final"}"#,

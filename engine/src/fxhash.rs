@@ -13,19 +13,32 @@ impl Fx {
     }
 }
 
+/// `bytes` as little-endian words: the whole ones, and the zero-padded
+/// rest if there is one.
+fn words(bytes: &[u8]) -> (impl Iterator<Item = u64> + '_, Option<u64>) {
+    let chunks = bytes.chunks_exact(8);
+    let rest = chunks.remainder();
+    let rest = (!rest.is_empty()).then(|| {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        u64::from_le_bytes(w)
+    });
+    let whole = chunks.map(|c| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        u64::from_le_bytes(w)
+    });
+    (whole, rest)
+}
+
 impl Hasher for Fx {
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
+        let (whole, rest) = words(bytes);
+        for w in whole {
+            self.add(w);
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
+        if let Some(w) = rest {
+            self.add(w);
         }
     }
     fn write_u8(&mut self, i: u8) {
@@ -69,17 +82,12 @@ fn fold(a: u64, b: u64) -> u64 {
 
 impl Hasher for Keyed {
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.h = fold(self.h ^ u64::from_le_bytes(w), self.k);
+        let (whole, rest) = words(bytes);
+        for w in whole {
+            self.h = fold(self.h ^ w, self.k);
         }
-        let rest = chunks.remainder();
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
         // The length keeps `ab` + `c` apart from `a` + `bc`.
-        self.h = fold(self.h ^ u64::from_le_bytes(w), self.k ^ bytes.len() as u64);
+        self.h = fold(self.h ^ rest.unwrap_or(0), self.k ^ bytes.len() as u64);
     }
     fn finish(&self) -> u64 {
         fold(self.h, self.k.rotate_left(29))
