@@ -82,14 +82,22 @@ fn key_bit(key: &[u8]) -> u64 {
 impl Object {
     /// An object of these members.
     pub fn new(members: Vec<Member>) -> Self {
-        let mut keys = 0;
-        for m in &members {
-            let k = m.key.as_bytes();
-            keys |= key_bit(k);
-            if let [b'_', base @ ..] = k {
-                keys |= UNDERSCORE | key_bit(base);
-            }
+        let keys = members
+            .iter()
+            .fold(0, |keys, m| keys | Object::key_summary(m.key.as_bytes()));
+        Object::with_summary(members, keys)
+    }
+
+    /// What one key adds to the summary.
+    pub(crate) fn key_summary(k: &[u8]) -> u64 {
+        match k {
+            [b'_', base @ ..] => key_bit(k) | UNDERSCORE | key_bit(base),
+            _ => key_bit(k),
         }
+    }
+
+    /// An object whose summary the parser gathered key by key.
+    pub(crate) fn with_summary(members: Vec<Member>, keys: u64) -> Self {
         Object {
             members: members.into_boxed_slice(),
             keys,

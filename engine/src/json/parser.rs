@@ -275,6 +275,7 @@ impl<'a> Parser<'a> {
                 pos,
             });
         }
+        let mut keys = 0;
         loop {
             self.skip_ws();
             let key_pos = self.here();
@@ -284,6 +285,7 @@ impl<'a> Parser<'a> {
                 Some(_) => return Err(self.err("Expected a property name in double quotes")),
             }
             let key = self.string()?;
+            keys |= Object::key_summary(key.as_bytes());
             self.skip_ws();
             match self.peek() {
                 Some(b':') => self.bump(),
@@ -304,7 +306,7 @@ impl<'a> Parser<'a> {
                     self.bump();
                     let members: Vec<Member> = self.members.split_off(base);
                     return Ok(Node {
-                        value: Value::Object(members.into()),
+                        value: Value::Object(Object::with_summary(members, keys)),
                         pos,
                     });
                 }

@@ -741,7 +741,9 @@ pub(super) fn max_text(max: u32) -> String {
 
 /// Finds the element for a JSON property name among `children` (looked up
 /// by `lookup`), with its position among them; for choice elements also
-/// returns which type the suffix picked.
+/// returns which type the suffix picked. Runs for every property: the
+/// look-up by name stays inline, choice suffixes are matched out of line.
+#[inline]
 fn find_child(
     s: &Structure,
     children: &[ElemId],
@@ -756,6 +758,16 @@ fn find_child(
         }
         return Some((k as u32, children[k], None));
     }
+    find_choice_child(s, children, name)
+}
+
+/// The choice element whose name and type suffix spell `name`.
+#[inline(never)]
+fn find_choice_child(
+    s: &Structure,
+    children: &[ElemId],
+    name: &str,
+) -> Option<(u32, ElemId, Option<usize>)> {
     for (k, &c) in children.iter().enumerate() {
         let e = &s.elements[c as usize];
         if e.choice && name.len() > e.name.len() && name.starts_with(e.name.as_str()) {
