@@ -184,17 +184,12 @@ fn no_contained(n: &Node) -> Option<bool> {
 /// (both present) left to the expression.
 fn lacks_one(n: &Node, key: &str) -> Option<bool> {
     let members = n.as_object()?;
-    let named = |m: &crate::json::Member, name: &str| {
-        let k = m.key.strip_prefix('_').unwrap_or(&m.key);
-        k == name
-    };
-    let lacks_key = !members.iter().any(|m| named(m, key));
-    let lacks_value = !members.iter().any(|m| {
-        m.key
-            .strip_prefix('_')
-            .unwrap_or(&m.key)
-            .starts_with("value")
-    });
+    // Names without the `_` of a primitive's extension sibling.
+    let mut names = members
+        .iter()
+        .map(|m| m.key.strip_prefix('_').unwrap_or(&m.key));
+    let lacks_key = !names.clone().any(|k| k == key);
+    let lacks_value = !names.any(|k| k.starts_with("value"));
     (lacks_key || lacks_value).then_some(true)
 }
 
