@@ -95,8 +95,9 @@ fn pack(name: &[u8]) -> Option<u128> {
         return None;
     }
     let mut buf = [0u8; 16];
-    buf[..name.len()].copy_from_slice(name);
-    buf[..name.len()].make_ascii_lowercase();
+    for (d, c) in buf.iter_mut().zip(name) {
+        *d = c.to_ascii_lowercase();
+    }
     buf[15] = name.len() as u8;
     Some(u128::from_be_bytes(buf))
 }
@@ -116,28 +117,40 @@ fn allowed_element(name: &[u8]) -> bool {
 
 /// `char::is_whitespace` for an ASCII byte (it includes vertical tab,
 /// which `u8::is_ascii_whitespace` does not).
+#[inline]
 fn ascii_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
 }
 
-/// `str::trim_start`, byte by byte while ASCII.
-fn trim_ws_start(s: &str) -> &str {
+/// The first position at or after `i` (a character boundary) that is not
+/// whitespace, byte by byte while ASCII.
+#[inline]
+fn skip_ws(s: &str, mut i: usize) -> usize {
     let b = s.as_bytes();
-    for (i, &c) in b.iter().enumerate() {
+    while let Some(&c) = b.get(i) {
         if c >= 0x80 {
-            return s[i..].trim_start();
+            return skip_ws_unicode(s, i);
         }
         if !ascii_ws(c) {
-            return &s[i..];
+            return i;
         }
+        i += 1;
     }
-    ""
+    i
 }
 
-/// The first position in `s` (from `from`) of whitespace or of a byte
-/// for which `stop` holds; ASCII is judged byte by byte, and from the
-/// first non-ASCII character on the scan decodes characters (Unicode
-/// whitespace).
+/// [`skip_ws`] from a non-ASCII character on (Unicode whitespace).
+#[cold]
+#[inline(never)]
+fn skip_ws_unicode(s: &str, i: usize) -> usize {
+    s.len() - s[i..].trim_start().len()
+}
+
+/// The first position in `s` (from `from`, a character boundary) of
+/// whitespace or of a byte for which `stop` holds; ASCII is judged byte by
+/// byte, and from the first non-ASCII character on the scan decodes
+/// characters (Unicode whitespace).
+#[inline]
 fn find_ws_or(s: &str, from: usize, stop: impl Fn(u8) -> bool) -> Option<usize> {
     let b = s.as_bytes();
     for i in from..b.len() {
@@ -160,14 +173,24 @@ fn find_ws_or(s: &str, from: usize, stop: impl Fn(u8) -> bool) -> Option<usize> 
 
 /// txt-1 and txt-2: only allowed elements, no scripting attributes, and
 /// some non-whitespace text (or an image). Narratives are most of a
-/// SHIN-NY bundle's bytes, so this is a byte scan with memchr.
+/// SHIN-NY bundle's bytes and hold thousands of short tags, so this is a
+/// byte scan by positions (no sub-slices re-checked at every step), with
+/// memchr only where runs can be long (text, quoted values, comments).
 pub(crate) fn html_ok(x: &str) -> bool {
     let b = x.as_bytes();
     let mut at = 0;
     let mut has_content = false;
-    while let Some(rel) = memchr::memchr(b'<', &b[at..]) {
-        let lt = at + rel;
-        if !has_content && !x[at..lt].trim().is_empty() {
+    loop {
+        // Tags often follow each other directly (`</b><a`).
+        let lt = if b.get(at) == Some(&b'<') {
+            at
+        } else {
+            match memchr::memchr(b'<', &b[at..]) {
+                Some(rel) => at + rel,
+                None => break,
+            }
+        };
+        if !has_content && skip_ws(x, at) < lt {
             has_content = true;
         }
         at = lt + 1;
@@ -204,52 +227,58 @@ pub(crate) fn html_ok(x: &str) -> bool {
         if name.eq_ignore_ascii_case(b"img") {
             has_content = true;
         }
-        if !attributes_ok(&tag[name_end..]) {
+        if !attributes_ok(tag, name_end) {
             return false;
         }
     }
-    if !has_content && !x[at..].trim().is_empty() {
+    if !has_content && skip_ws(x, at) < x.len() {
         has_content = true;
     }
     has_content
 }
 
-/// No event handlers (`on*`) and no `javascript:` URLs.
-fn attributes_ok(attrs: &str) -> bool {
-    let mut rest = trim_ws_start(attrs);
-    while !rest.is_empty() {
+/// Whether `s` starts with ASCII `p`, in any case.
+fn starts_ci(s: &[u8], p: &[u8]) -> bool {
+    s.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p))
+}
+
+/// The attributes of `tag` from position `from`: no event handlers (`on*`)
+/// and no `javascript:` URLs.
+fn attributes_ok(tag: &str, from: usize) -> bool {
+    let b = tag.as_bytes();
+    let mut i = skip_ws(tag, from);
+    while i < b.len() {
         // Every round consumes text; should one not (a scanning helper
         // broken by a later change), the tag is rejected instead of the
         // loop spinning.
-        let before = rest.len();
-        let name_end = find_ws_or(rest, 0, |c| c == b'=').unwrap_or(rest.len());
-        let name = &rest[..name_end];
-        rest = trim_ws_start(&rest[name_end..]);
-        let mut value = "";
-        if let Some(r) = rest.strip_prefix('=') {
-            let r = trim_ws_start(r);
-            match r.as_bytes().first() {
+        let before = i;
+        let name_end = find_ws_or(tag, i, |c| c == b'=').unwrap_or(b.len());
+        let name = &b[i..name_end];
+        i = skip_ws(tag, name_end);
+        // The value: quoted up to its quote (or the end), else up to
+        // whitespace; empty without `=`.
+        let (mut value, mut value_end) = (i, i);
+        if b.get(i) == Some(&b'=') {
+            i = skip_ws(tag, i + 1);
+            match b.get(i) {
                 Some(&q @ (b'"' | b'\'')) => {
-                    let end = memchr::memchr(q, &r.as_bytes()[1..])
-                        .map(|e| e + 1)
-                        .unwrap_or(r.len());
-                    value = &r[1..end];
-                    rest = r.get(end + 1..).unwrap_or("");
+                    value = i + 1;
+                    value_end = memchr::memchr(q, &b[value..]).map_or(b.len(), |e| value + e);
+                    i = (value_end + 1).min(b.len());
                 }
                 _ => {
-                    let end = find_ws_or(r, 0, |_| false).unwrap_or(r.len());
-                    value = &r[..end];
-                    rest = &r[end..];
+                    value = i;
+                    value_end = find_ws_or(tag, i, |_| false).unwrap_or(b.len());
+                    i = value_end;
                 }
             }
         }
-        let starts_with =
-            |s: &str, p: &str| s.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
-        if starts_with(name, "on") || starts_with(trim_ws_start(value), "javascript:") {
+        let value = &b[skip_ws(tag, value).min(value_end)..value_end];
+        if starts_ci(name, b"on") || starts_ci(value, b"javascript:") {
             return false;
         }
-        rest = trim_ws_start(rest);
-        if rest.len() == before {
+        i = skip_ws(tag, i);
+        if i == before {
             return false;
         }
     }
