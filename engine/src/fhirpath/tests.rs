@@ -955,3 +955,41 @@ fn flattened_child_lookup_agrees_with_the_base_chain() {
     }));
     assert!(sm.child_of(&TypeName::interned("Thing"), "b").is_some());
 }
+
+/// `X.split(sep)[k]` builds only part `k`; it must answer what indexing
+/// all the parts answers (`select($this)` keeps the general way), errors
+/// included.
+#[test]
+fn split_then_index_agrees_with_indexing_all_parts() {
+    let node = patient();
+    let inputs = [
+        "'Patient/123'",
+        "'a//b/'",
+        "''",
+        "'/'",
+        "'caf\u{e9}\u{e9}x\u{e9}'",
+        "'a--b--c'",
+        "name.given",
+        "name.family",
+        "birthDate",
+        "{}",
+    ];
+    let seps = ["'/'", "'--'", "''", "'\u{e9}'", "'x'", "{}"];
+    for input in inputs {
+        for sep in seps {
+            for k in 0..5 {
+                let fused = format!("{input}.split({sep})[{k}]");
+                let general = format!("{input}.split({sep}).select($this)[{k}]");
+                let (a, b) = (run(&fused, &node), run(&general, &node));
+                assert_eq!(
+                    a.as_ref().map_err(|e| e.to_string()),
+                    b.as_ref().map_err(|e| e.to_string()),
+                    "{fused}"
+                );
+            }
+        }
+    }
+    assert_eq!(run("'Patient/123'.split('/')[1]", &node).unwrap(), ["123"]);
+    // Several strings: an error either way.
+    assert!(run("name.given.split('/')[0]", &node).is_err());
+}

@@ -344,6 +344,9 @@ impl<'e, 'a> Ev<'e, 'a> {
                 self.eval(inner, &base, &scope)?
             }
             ExprKind::Indexer(t, idx) => {
+                if let Some(r) = self.split_index(t, idx, focus, fr) {
+                    return r;
+                }
                 let base = self.eval(t, focus, fr)?;
                 let i = self.eval(idx, fr.this, fr)?;
                 match self.singleton_int(&i, idx.pos)? {
@@ -371,6 +374,42 @@ impl<'e, 'a> Ev<'e, 'a> {
                 let v = self.eval(inner, focus, fr)?;
                 self.filter_as(&v, spec, e.pos)?
             }
+        })
+    }
+
+    /// `X.split(sep)[k]` with a literal `k`: only part `k` is built (see
+    /// [`string::split_nth`]); `None` for other indexers.
+    fn split_index(
+        &self,
+        t: &Expr,
+        idx: &Expr,
+        focus: &[Item<'a>],
+        fr: &Frame<'_, 'a>,
+    ) -> Option<R<'a>> {
+        let (ExprKind::Call(Some(recv), name, args), ExprKind::Int(k)) = (&t.kind, &idx.kind)
+        else {
+            return None;
+        };
+        if name != "split" || *k < 0 {
+            return None;
+        }
+        let inp = match self.eval(recv, focus, fr) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        let c = Call {
+            ev: self,
+            inp: &inp,
+            args,
+            fr,
+            pos: t.pos,
+        };
+        Some(match string::split_nth(&c, *k) {
+            // The call and the index, as the general way counts them.
+            Some(r) => self.tick(2, t.pos).and(r),
+            None => self
+                .call(t, name, &inp, args, fr)
+                .map(|v| v.into_iter().nth(*k as usize).into_iter().collect()),
         })
     }
 

@@ -207,14 +207,76 @@ fn string_fn<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> R<'a> {
                 let Some(sep) = c.str_arg(0)? else {
                     return Ok(coll![]);
                 };
-                Ok(input
-                    .split(&*sep)
-                    .map(|p| Item::String(p.to_string()))
-                    .collect())
+                let mut out = super::Coll::new();
+                split_parts(&input, &sep, |p| {
+                    out.push(Item::String(p.to_string()));
+                    true
+                });
+                Ok(out)
             }
             _ => unreachable!("filtered above"),
         }
     }
+}
+
+/// Calls `f` on each part of `input` split at `sep` until it answers
+/// false. A one-character separator (`reference.split('/')`, the usual
+/// case) is searched as a character, which costs less than preparing a
+/// substring searcher on every call; the parts are the same.
+fn split_parts<'s>(input: &'s str, sep: &str, mut f: impl FnMut(&'s str) -> bool) {
+    let mut chars = sep.chars();
+    match (chars.next(), chars.next()) {
+        (Some(ch), None) => {
+            for p in input.split(ch) {
+                if !f(p) {
+                    return;
+                }
+            }
+        }
+        _ => {
+            for p in input.split(sep) {
+                if !f(p) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// `X.split(sep)[k]` without building the other parts: part `k` of the
+/// single string input (`reference.split('/')[1]` in SHIN-NY's
+/// referential-integrity rules). `None` when the shape does not allow it
+/// (then the caller evaluates the indexer the general way): `k` must be
+/// a literal and the input short enough that the general way could not
+/// hit the collection size limit.
+pub(super) fn split_nth<'a>(c: &Call<'_, '_, '_, 'a>, k: i64) -> Option<R<'a>> {
+    if c.args.len() != 1 {
+        return None;
+    }
+    let input = match c.single_str() {
+        Ok(Some(s)) => s,
+        Ok(None) => return Some(Ok(coll![])),
+        Err(e) => return Some(Err(e)),
+    };
+    if input.len() >= c.ev.env.limits.max_items {
+        return None;
+    }
+    let sep = match c.str_arg(0) {
+        Ok(Some(s)) => s,
+        Ok(None) => return Some(Ok(coll![])),
+        Err(e) => return Some(Err(e)),
+    };
+    let mut out = super::Coll::new();
+    let mut i = 0;
+    split_parts(&input, &sep, |p| {
+        if i == k {
+            out.push(Item::String(p.to_string()));
+            return false;
+        }
+        i += 1;
+        true
+    });
+    Some(Ok(out))
 }
 
 /// Substring test. std's `str::contains` prepares a two-way searcher on
