@@ -87,8 +87,7 @@ pub(crate) struct Ev<'e, 'a> {
 /// Drops primitives that have no value (only an `_x` extension): they
 /// count as items for indexing but as empty for singleton operations.
 pub(crate) fn strip_nulls<'c, 'a>(c: &'c [Item<'a>]) -> Cow<'c, [Item<'a>]> {
-    let is_null =
-        |i: &Item<'a>| matches!(i, Item::Node(n) if n.node.is_none_or(|v| v.value == Value::Null));
+    let is_null = |i: &Item<'a>| matches!(i, Item::Node(n) if n.node.is_none_or(|v| matches!(v.value, Value::Null)));
     if c.iter().any(is_null) {
         Cow::Owned(c.iter().filter(|i| !is_null(i)).cloned().collect())
     } else {

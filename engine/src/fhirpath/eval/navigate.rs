@@ -63,7 +63,13 @@ impl<'e, 'a> Ev<'e, 'a> {
     /// `.name` on every item.
     pub fn navigate(&self, base: &[Item<'a>], name: &str, pos: usize) -> R<'a> {
         let mut out = Coll::new();
-        for it in base {
+        for (i, it) in base.iter().enumerate() {
+            // Full: grow at once to what the remaining items would fill
+            // at one child each (`entry.resource` over forty entries),
+            // rather than doubling six times on the way.
+            if !out.is_empty() && out.len() == out.capacity() {
+                out.reserve(out.len().max(base.len() - i));
+            }
             self.child_named(it, name, &mut out);
             self.check_size(out.len(), pos)?;
         }
@@ -142,7 +148,7 @@ impl<'e, 'a> Ev<'e, 'a> {
         let at = |n: Option<&'a Node>, i: usize| -> Option<&'a Node> {
             let n = n?;
             match &n.value {
-                Value::Array(a) => a.get(i).filter(|x| x.value != Value::Null),
+                Value::Array(a) => a.get(i).filter(|x| !matches!(x.value, Value::Null)),
                 Value::Null => None,
                 _ => (i == 0).then_some(n),
             }
