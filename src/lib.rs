@@ -172,6 +172,9 @@ pub fn compile_bundle_root_constraints(
     let opts = CompileOptions {
         model: Some(model),
         context_type: Some("Bundle".into()),
+        // One group, evaluated with one cache (as the validator compiles
+        // them, with its context's registry).
+        shared_subexpressions: Some(Default::default()),
         ..Default::default()
     };
     bundle_root_constraints()

@@ -175,6 +175,7 @@ fn official_case(t: &J, input: Option<&Node>) -> Result<(), String> {
             .map(str::to_string),
         strict: t.get("mode").and_then(J::as_str) == Some("strict"),
         strict_singletons: true,
+        ..Default::default()
     };
     let inp = input.map(EvalInput::resource).unwrap_or_default();
     let env = Environment::default();
@@ -376,6 +377,7 @@ fn js_case(
         context_type: None,
         strict: false,
         strict_singletons: true,
+        ..Default::default()
     };
     let var_nodes: Vec<(String, Node)> = t
         .get("variables")

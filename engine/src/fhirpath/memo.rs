@@ -27,7 +27,8 @@ use crate::fxhash::FxHashMap;
 use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Functions whose result is not a function of their input.
 const IMPURE: [&str; 4] = ["trace", "now", "today", "timeOfDay"];
@@ -243,7 +244,7 @@ impl<'a> StrIndex<'a> {
 /// The index key of path node `memo` over collection `coll`, if every item
 /// is a node.
 pub(crate) fn index_key(
-    memo: Memo,
+    memo: &Memo,
     coll: &[Item<'_>],
     model: usize,
     strict: bool,
@@ -284,13 +285,59 @@ impl<'a> EvalCache<'a> {
 }
 
 /// The cache key of a syntax node, assigned at compile time.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Memo {
     /// Hash of the node's canonical text.
     shape: u128,
     /// Whether the result depends on the focus; when not, one result
     /// serves every focus.
     reads_focus: bool,
+    /// Whether another node of the same shape was compiled with the same
+    /// [`SubexpressionRegistry`] (set later if that one is compiled later).
+    shared: Arc<AtomicBool>,
+}
+
+impl Memo {
+    /// Whether a kept result of this node can be asked for again: another
+    /// node has its shape, or it does not read its focus (so the same key
+    /// comes back at every item of an enclosing iteration). SHIN-NY's
+    /// Bundle rules keep about 810 results per Bundle, and 586 of them were
+    /// never read again; keeping those cost more than they could save.
+    pub(crate) fn worth_keeping(&self) -> bool {
+        !self.reads_focus || self.shared.load(Ordering::Relaxed)
+    }
+}
+
+/// The shapes of the shareable subexpressions of the expressions compiled
+/// with it (see [`CompileOptions::shared_subexpressions`](super::CompileOptions::shared_subexpressions)).
+#[derive(Default)]
+pub struct SubexpressionRegistry {
+    shapes: Mutex<FxHashMap<u128, Arc<AtomicBool>>>,
+}
+
+impl std::fmt::Debug for SubexpressionRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.shapes.lock().map(|m| m.len()).unwrap_or(0);
+        f.debug_struct("SubexpressionRegistry")
+            .field("shapes", &n)
+            .finish()
+    }
+}
+
+impl SubexpressionRegistry {
+    /// The flag of `shape`, set once the shape is registered a second time.
+    fn register(&self, shape: u128) -> Arc<AtomicBool> {
+        let mut shapes = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
+        match shapes.entry(shape) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                e.get().store(true, Ordering::Relaxed);
+                e.get().clone()
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(Arc::new(AtomicBool::new(false))).clone()
+            }
+        }
+    }
 }
 
 /// A lookup key, built by [`cache_key`].
@@ -299,7 +346,7 @@ pub(crate) struct CacheKey(Key);
 /// The key of node `memo` evaluated on `focus` with `$this` = `this`, or
 /// `None` when that evaluation cannot be shared.
 pub(crate) fn cache_key(
-    memo: Memo,
+    memo: &Memo,
     focus: &[Item<'_>],
     this: &[Item<'_>],
     model: usize,
@@ -339,9 +386,11 @@ fn identity(c: &[Item<'_>]) -> Option<[usize; 3]> {
     }
 }
 
-/// Gives every shareable node of `e` its structural key.
-pub(crate) fn assign(e: &mut Expr) {
-    shape(e);
+/// Gives every shareable node of `e` its structural key, registered in
+/// `registry` when there is one (otherwise every such node counts as
+/// shared).
+pub(crate) fn assign(e: &mut Expr, registry: Option<&SubexpressionRegistry>) {
+    shape(e, registry);
 }
 
 /// What a subtree reads beyond its focus, and its canonical text.
@@ -354,7 +403,7 @@ struct Shape {
     reads_focus: bool,
 }
 
-fn shape(e: &mut Expr) -> Shape {
+fn shape(e: &mut Expr, reg: Option<&SubexpressionRegistry>) -> Shape {
     let mut text = String::new();
     let mut flags = (false, false);
     let b = &mut flags;
@@ -390,7 +439,7 @@ fn shape(e: &mut Expr) -> Shape {
                 Some(t) => {
                     // A path of two steps or more, or a step after a costly call.
                     let worth = matches!(t.kind, ExprKind::Member(..)) || costly_call(t);
-                    child(t, &mut text, b);
+                    child(t, &mut text, b, reg);
                     worth
                 }
                 None => {
@@ -402,12 +451,12 @@ fn shape(e: &mut Expr) -> Shape {
         ExprKind::Call(target, name, args) => {
             text = format!("c{name:?}");
             match target {
-                Some(t) => child(t, &mut text, b),
+                Some(t) => child(t, &mut text, b, reg),
                 None => b.1 = true,
             }
             text.push('[');
             for a in args.iter_mut() {
-                child(a, &mut text, b);
+                child(a, &mut text, b, reg);
             }
             text.push(']');
             b.0 |= IMPURE.contains(&name.as_str());
@@ -415,25 +464,25 @@ fn shape(e: &mut Expr) -> Shape {
         }
         ExprKind::Scoped(l, r) => {
             text.push_str("scoped");
-            child(l, &mut text, b);
-            child(r, &mut text, b);
+            child(l, &mut text, b, reg);
+            child(r, &mut text, b, reg);
             false
         }
         ExprKind::Indexer(l, r) => {
             text.push_str("index");
-            child(l, &mut text, b);
-            child(r, &mut text, b);
+            child(l, &mut text, b, reg);
+            child(r, &mut text, b, reg);
             false
         }
         ExprKind::Neg(a) => {
             text.push_str("neg");
-            child(a, &mut text, b);
+            child(a, &mut text, b, reg);
             false
         }
         ExprKind::Binary(op, l, r) => {
             text = format!("{op:?}");
-            child(l, &mut text, b);
-            child(r, &mut text, b);
+            child(l, &mut text, b, reg);
+            child(r, &mut text, b, reg);
             // A union removes duplicates; other operators cost little next
             // to their operands, which are kept themselves.
             *op == BinOp::Union
@@ -441,19 +490,26 @@ fn shape(e: &mut Expr) -> Shape {
         // Cheap filters of their operand: not worth a cache entry.
         ExprKind::Is(a, t) => {
             text = format!("is{}", spec(t));
-            child(a, &mut text, b);
+            child(a, &mut text, b, reg);
             false
         }
         ExprKind::As(a, t) => {
             text = format!("as{}", spec(t));
-            child(a, &mut text, b);
+            child(a, &mut text, b, reg);
             false
         }
     };
     let (frame_bound, reads_focus) = flags;
-    e.memo = (shareable && !frame_bound).then(|| Memo {
-        shape: hash128(&text),
-        reads_focus,
+    e.memo = (shareable && !frame_bound).then(|| {
+        let shape = hash128(&text);
+        Memo {
+            shape,
+            reads_focus,
+            shared: match reg {
+                Some(r) => r.register(shape),
+                None => Arc::new(AtomicBool::new(true)),
+            },
+        }
     });
     Shape {
         text,
@@ -462,8 +518,13 @@ fn shape(e: &mut Expr) -> Shape {
     }
 }
 
-fn child(c: &mut Expr, text: &mut String, flags: &mut (bool, bool)) {
-    let s = shape(c);
+fn child(
+    c: &mut Expr,
+    text: &mut String,
+    flags: &mut (bool, bool),
+    reg: Option<&SubexpressionRegistry>,
+) {
+    let s = shape(c, reg);
     flags.0 |= s.frame_bound;
     flags.1 |= s.reads_focus;
     text.push('(');

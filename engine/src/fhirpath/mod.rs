@@ -54,7 +54,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use host::{default_resolve, set_clock, ClockFn, EvalHost, NoHost, ResolveContext};
-pub use memo::EvalCache;
+pub use memo::{EvalCache, SubexpressionRegistry};
 pub use model::{capitalize, resolve_key, ChildInfo, ModelInfo, SnapshotModel, TypeKind};
 pub use parser::{BinOp, Expr, ExprKind, TypeSpec};
 pub use value::{is_fhir_primitive, Item, NodeItem, TypeName};
@@ -131,6 +131,13 @@ pub struct CompileOptions {
     /// counts as `true` (US Core `pd-1` is `telecom or endpoint`). The `as`
     /// operator always filters.
     pub strict_singletons: bool,
+    /// The subexpressions of a group of expressions that are evaluated
+    /// together through one [`EvalCache`] (the invariants of one element):
+    /// compile the whole group with one registry, and the cache keeps only
+    /// the results that something can ask for again (a subexpression that
+    /// occurs twice in the group, or that does not read its focus). Without
+    /// a registry every shareable result is kept.
+    pub shared_subexpressions: Option<Arc<SubexpressionRegistry>>,
 }
 
 /// A compiled expression: immutable, `Send + Sync`, reusable.
@@ -155,7 +162,7 @@ impl std::fmt::Debug for Expression {
 pub fn compile(src: &str, opts: &CompileOptions) -> Result<Expression, FhirPathError> {
     let mut ast = parser::parse(src)?;
     let warnings = checker::check(&ast, opts)?;
-    memo::assign(&mut ast);
+    memo::assign(&mut ast, opts.shared_subexpressions.as_deref());
     Ok(Expression {
         src: Arc::from(src),
         ast: Arc::new(ast),

@@ -122,6 +122,7 @@ fn opts(ctx: Option<&str>) -> CompileOptions {
         context_type: ctx.map(str::to_string),
         strict: false,
         strict_singletons: false,
+        shared_subexpressions: None,
     }
 }
 

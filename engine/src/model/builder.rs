@@ -240,6 +240,7 @@ impl ContextBuilder {
             constraint_paths: constraints.paths,
             fhirpath_model: std::sync::Arc::new(fhirpath_model),
             compiled: Default::default(),
+            subexpressions: Default::default(),
             traits: Default::default(),
             questionnaires: questionnaires.into_iter().collect(),
             terminology,

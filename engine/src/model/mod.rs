@@ -315,6 +315,11 @@ pub struct Context {
     /// time); not part of the artifact.
     #[serde(skip)]
     pub(crate) compiled: OnceLock<Vec<OnceLock<Result<crate::fhirpath::Expression, String>>>>,
+    /// The subexpressions of the compiled constraints, so that evaluation
+    /// keeps only results that another constraint (or another place in the
+    /// same one) can read again; not part of the artifact.
+    #[serde(skip)]
+    pub(crate) subexpressions: std::sync::Arc<crate::fhirpath::SubexpressionRegistry>,
     /// For each constraint, what the validator reads for every element
     /// (kept apart from the texts, which are read only when a constraint
     /// is evaluated or fails); computed on first use, not part of the
@@ -362,6 +367,7 @@ impl Context {
                 &crate::fhirpath::CompileOptions {
                     model: Some(model),
                     context_type,
+                    shared_subexpressions: Some(self.subexpressions.clone()),
                     ..Default::default()
                 },
             )

@@ -88,7 +88,7 @@ fn literal_filter_index<'a, 'x>(
     if c.inp.len() < INDEX_FROM {
         return Ok(None);
     }
-    let (Some(memo), Some(cache)) = (le.memo, c.ev.cache) else {
+    let (Some(memo), Some(cache)) = (&le.memo, c.ev.cache) else {
         return Ok(None);
     };
     let Some(key) = c.ev.index_key(memo, c.inp) else {

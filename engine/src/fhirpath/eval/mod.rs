@@ -209,8 +209,10 @@ impl<'e, 'a> Ev<'e, 'a> {
             return Err(FhirPathError::exec(e.pos, "evaluation nested too deeply"));
         }
         self.depth.set(d);
-        let r = match (e.memo, self.cache) {
-            (Some(memo), Some(cache)) => self.eval_shared(cache, memo, e, focus, fr),
+        let r = match (&e.memo, self.cache) {
+            (Some(memo), Some(cache)) if memo.worth_keeping() => {
+                self.eval_shared(cache, memo, e, focus, fr)
+            }
             _ => self.eval_inner(e, focus, fr),
         };
         self.depth.set(d - 1);
@@ -227,9 +229,12 @@ impl<'e, 'a> Ev<'e, 'a> {
         fr: &Frame<'_, 'a>,
         f: impl FnOnce(&[Item<'a>]) -> T,
     ) -> Result<Option<T>, FhirPathError> {
-        let (Some(memo), Some(cache)) = (e.memo, self.cache) else {
+        let (Some(memo), Some(cache)) = (&e.memo, self.cache) else {
             return Ok(None);
         };
+        if !memo.worth_keeping() {
+            return Ok(None);
+        }
         let Some(key) = self.cache_key(memo, focus, fr) else {
             return Ok(None);
         };
@@ -244,7 +249,7 @@ impl<'e, 'a> Ev<'e, 'a> {
     /// evaluation.
     pub(crate) fn index_key(
         &self,
-        memo: super::memo::Memo,
+        memo: &super::memo::Memo,
         coll: &[Item<'a>],
     ) -> Option<super::memo::IndexKey> {
         super::memo::index_key(memo, coll, self.model_addr, self.strict_singletons)
@@ -253,7 +258,7 @@ impl<'e, 'a> Ev<'e, 'a> {
     /// The cache key of a node on `focus` in this evaluation.
     fn cache_key(
         &self,
-        memo: super::memo::Memo,
+        memo: &super::memo::Memo,
         focus: &[Item<'a>],
         fr: &Frame<'_, 'a>,
     ) -> Option<super::memo::CacheKey> {
@@ -272,7 +277,7 @@ impl<'e, 'a> Ev<'e, 'a> {
     fn eval_shared(
         &self,
         cache: &super::EvalCache<'a>,
-        memo: super::memo::Memo,
+        memo: &super::memo::Memo,
         e: &Expr,
         focus: &[Item<'a>],
         fr: &Frame<'_, 'a>,
