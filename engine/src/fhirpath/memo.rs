@@ -130,16 +130,18 @@ impl<'a> EvalCache<'a> {
 
     /// A cache sized for `n` expressions evaluated on one input (what the
     /// validator uses for the constraints of one element). The SHIN-NY
-    /// Bundle root's hundred invariants keep about 8 results each (810 on
-    /// the largest example); reserving much more costs a large table that
-    /// is allocated, faulted in and freed for every Bundle.
+    /// Bundle root's hundred invariants, compiled with one
+    /// [`SubexpressionRegistry`], keep about 4 results each (380 on the
+    /// largest example; 810 when every shareable result is kept, which
+    /// then grows the table once); reserving much more costs a large table
+    /// that is allocated, faulted in and freed for every Bundle.
     pub fn for_expressions(n: usize) -> Self {
         // Small groups (most elements) grow as needed: reserving for them
         // costs more in allocating and freeing than it saves.
         if n < 8 {
             return Self::default();
         }
-        Self::with_capacity(n.saturating_mul(8))
+        Self::with_capacity(n.saturating_mul(4))
     }
 
     /// Binds the cache to `input`; `false` when the input cannot be
