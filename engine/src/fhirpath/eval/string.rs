@@ -282,8 +282,9 @@ pub(super) fn split_nth<'a>(c: &Call<'_, '_, '_, 'a>, k: i64) -> Option<R<'a>> {
 /// Substring test. std's `str::contains` prepares a two-way searcher on
 /// every call, which costs more than the search itself on short inputs:
 /// SHIN-NY's rules test profile URLs (80 bytes) for 30-byte names on every
-/// Observation. Short inputs are scanned directly; the product bound keeps
-/// the direct scan's worst case small, and longer inputs go to std.
+/// Observation. Inputs under 32 bytes are scanned position by position,
+/// longer ones by occurrences of the needle's first byte (memchr); the
+/// product bound keeps the worst case small, and beyond it std searches.
 fn contains(haystack: &str, needle: &str) -> bool {
     let (h, n) = (haystack.as_bytes(), needle.as_bytes());
     let Some(&first) = n.first() else {
@@ -295,7 +296,22 @@ fn contains(haystack: &str, needle: &str) -> bool {
     if h.len().saturating_mul(n.len()) > 16 * 1024 {
         return haystack.contains(needle);
     }
-    (0..=h.len() - n.len()).any(|i| h[i] == first && &h[i..i + n.len()] == n)
+    let end = h.len() - n.len();
+    if h.len() < 32 {
+        return (0..=end).any(|i| h[i] == first && &h[i..i + n.len()] == n);
+    }
+    // Longer inputs (URLs): jump between occurrences of the first byte,
+    // and test the last byte before the rest.
+    let last = n[n.len() - 1];
+    let mut i = 0;
+    while let Some(p) = memchr::memchr(first, &h[i..=end]) {
+        let at = i + p;
+        if h[at + n.len() - 1] == last && &h[at..at + n.len()] == n {
+            return true;
+        }
+        i = at + 1;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -315,6 +331,14 @@ mod tests {
             ("aaaaaaaaaa", "aab"),
             ("héllo wörld", "ö"),
             ("héllo wörld", "lo w"),
+            // Long enough for the first-byte jumps: at the start, at the
+            // end, after near misses (first byte, or first and last).
+            ("sdohcc-observation and the rest of a long text", "sdohcc-observation"),
+            ("a long text that ends with sdohcc-observation", "sdohcc-observation"),
+            ("ssssssssssssssssssssssssssssssssssssssssssab", "sab"),
+            ("sxb sxxb sab-like s_b text that goes on and on", "sxxxb"),
+            ("sxb sxxb sab-like s_b text that goes on and on", "s_b"),
+            ("caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9}!", "\u{e9}!"),
             (long.as_str(), "needle"),
             (long.as_str(), "needles"),
         ];
