@@ -91,6 +91,14 @@ fn check_from<'a>(
     // Built at the first constraint that is evaluated.
     let mut env: Option<Environment<'_>> = None;
     let cache = EvalCache::for_expressions(constraints.len());
+    if constraints.len() > 1 {
+        // All of the group compiled before any is evaluated, so that the
+        // context's subexpression registry knows what they share (a
+        // context loaded from an artifact compiles on first use).
+        for &ci in constraints {
+            let _ = ctx.constraint_expression(ci);
+        }
+    }
     let mut input: Option<EvalInput<'_>> = None;
     // Computed at the first constraint that is not native.
     let mut results: Option<(InvariantResults<'a>, [usize; 5])> = None;
