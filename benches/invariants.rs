@@ -7,8 +7,14 @@
 //! identical subexpressions are evaluated once. `…_each_alone` evaluates
 //! every expression on its own, for comparison.
 //!
-//! `cargo bench --bench invariants`; `benches/fhirpath-vs-js/run.sh`
+//! `cargo bench --bench invariants` (system allocator; add
+//! `--features mimalloc` for the allocator the `shinny` CLI and
+//! `shinny-service` binaries ship with); `benches/fhirpath-vs-js/run.sh`
 //! compares the same work with the reference JS engine.
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use shinny_engine::fhirpath::{Environment, EvalCache, EvalInput};

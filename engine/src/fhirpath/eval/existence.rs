@@ -91,7 +91,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         "count" => Ok(coll![Item::Integer(c.inp.len() as i64)]),
         "distinct" => Ok(distinct(copy_coll(c.inp))),
         "isDistinct" => {
-            let mut seen = Seen::default();
+            let mut seen = Seen::for_items(c.inp.len());
             yes(c.inp.iter().all(|it| seen.insert(it)))
         }
         _ => return None,

@@ -50,6 +50,17 @@ pub(crate) fn copy_coll<'a>(items: &[Item<'a>]) -> Coll<'a> {
     }
     c
 }
+/// Room in `out` for `remaining` more items when it is full (and not
+/// empty): a collection built item by item from another (`entry.resource`
+/// over forty entries, a `where()` that keeps most of its input) grows once
+/// to the input's size rather than doubling its way there.
+#[inline]
+pub(crate) fn grow_for(out: &mut Coll<'_>, remaining: usize) {
+    if !out.is_empty() && out.len() == out.capacity() {
+        out.reserve(out.len().max(remaining));
+    }
+}
+
 /// A collection or an error.
 pub(crate) type R<'a> = Result<Coll<'a>, FhirPathError>;
 

@@ -64,12 +64,7 @@ impl<'e, 'a> Ev<'e, 'a> {
     pub fn navigate(&self, base: &[Item<'a>], name: &str, pos: usize) -> R<'a> {
         let mut out = Coll::new();
         for (i, it) in base.iter().enumerate() {
-            // Full: grow at once to what the remaining items would fill
-            // at one child each (`entry.resource` over forty entries),
-            // rather than doubling six times on the way.
-            if !out.is_empty() && out.len() == out.capacity() {
-                out.reserve(out.len().max(base.len() - i));
-            }
+            super::grow_for(&mut out, base.len() - i);
             self.child_named(it, name, &mut out);
             self.check_size(out.len(), pos)?;
         }

@@ -32,6 +32,9 @@ pub(crate) struct Seen<'a> {
     keys: HashSet<String>,
     /// Complex nodes.
     nodes: Nodes<'a>,
+    /// How many items may come (0: unknown): room for them is made when a
+    /// list turns into a set, instead of growing it step by step.
+    hint: usize,
 }
 
 /// Strings: a list while few, then a set with a keyed hasher (the
@@ -48,7 +51,7 @@ impl Default for Strs<'_> {
 }
 
 impl<'a> Strs<'a> {
-    fn insert(&mut self, s: Cow<'a, str>) -> bool {
+    fn insert(&mut self, s: Cow<'a, str>, hint: usize) -> bool {
         match self {
             Strs::Few(few) => {
                 if few.contains(&s) {
@@ -57,7 +60,9 @@ impl<'a> Strs<'a> {
                 if few.len() < FEW {
                     few.push(s);
                 } else {
-                    let mut many: HashSet<Cow<'a, str>> = few.drain(..).collect();
+                    let mut many: HashSet<Cow<'a, str>> =
+                        HashSet::with_capacity_and_hasher(hint.max(4 * FEW), Default::default());
+                    many.extend(few.drain(..));
                     many.insert(s);
                     *self = Strs::Many(many);
                 }
@@ -115,15 +120,23 @@ impl<'a> Nodes<'a> {
 }
 
 impl<'a> Seen<'a> {
+    /// A set for at most `n` items.
+    pub fn for_items(n: usize) -> Self {
+        Seen {
+            hint: n,
+            ..Default::default()
+        }
+    }
+
     /// Records `it`; false when an equal item was already seen.
     pub fn insert(&mut self, it: &Item<'a>) -> bool {
         match it {
-            Item::String(s) => return self.strs.insert(Cow::Owned(s.clone())),
+            Item::String(s) => return self.strs.insert(Cow::Owned(s.clone()), self.hint),
             Item::Node(n) => {
                 if let (Some(node), Some(_)) = (n.node, it.as_system_str()) {
                     if let Value::String(held) = &node.value {
                         let held: &'a str = held;
-                        return self.strs.insert(Cow::Borrowed(held));
+                        return self.strs.insert(Cow::Borrowed(held), self.hint);
                     }
                 }
             }
@@ -149,7 +162,7 @@ impl<'a> Seen<'a> {
 
 /// Removes duplicates (by equality), keeping first occurrences.
 pub(crate) fn distinct<'a>(items: Coll<'a>) -> Coll<'a> {
-    let mut seen = Seen::default();
+    let mut seen = Seen::for_items(items.len());
     items.into_iter().filter(|it| seen.insert(it)).collect()
 }
 

@@ -58,7 +58,14 @@ impl<'c, 'a> Members<'c, 'a> {
 
     fn new(all: &'c [Item<'a>]) -> Self {
         let mut m = Members {
-            strs: HashSet::default(),
+            strs: HashSet::with_capacity_and_hasher(
+                if all.len() >= Self::SET_FROM {
+                    all.len()
+                } else {
+                    0
+                },
+                Default::default(),
+            ),
             rest: Vec::new(),
             all,
         };
