@@ -58,18 +58,13 @@ impl<'c, 'a> Members<'c, 'a> {
 
     fn new(all: &'c [Item<'a>]) -> Self {
         let mut m = Members {
-            strs: HashSet::with_capacity_and_hasher(
-                if all.len() >= Self::SET_FROM {
-                    all.len()
-                } else {
-                    0
-                },
-                Default::default(),
-            ),
+            strs: HashSet::default(),
             rest: Vec::new(),
             all,
         };
         if all.len() >= Self::SET_FROM {
+            // Sized at once: no rehash on the way.
+            m.strs.reserve(all.len());
             for it in all {
                 match it.as_system_str() {
                     Some(s) => {
