@@ -32,7 +32,6 @@ fn filter<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
     let crit = &c.args[0];
     let index = literal_filter_index(c, crit)?;
     for (i, it) in c.inp.iter().enumerate() {
-        super::grow_for(&mut out, c.inp.len() - i);
         // `path = 'literal'` (or `contains`) decided from the index of the
         // path's string values over this collection.
         if let Some((idx, op, lit)) = &index {

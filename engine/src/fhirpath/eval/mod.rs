@@ -52,8 +52,8 @@ pub(crate) fn copy_coll<'a>(items: &[Item<'a>]) -> Coll<'a> {
 }
 /// Room in `out` for `remaining` more items when it is full (and not
 /// empty): a collection built item by item from another (`entry.resource`
-/// over forty entries, a `where()` that keeps most of its input) grows once
-/// to the input's size rather than doubling its way there.
+/// over forty entries) grows once to the input's size rather than
+/// doubling its way there.
 #[inline]
 pub(crate) fn grow_for(out: &mut Coll<'_>, remaining: usize) {
     if !out.is_empty() && out.len() == out.capacity() {
