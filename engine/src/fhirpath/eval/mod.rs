@@ -419,9 +419,12 @@ impl<'e, 'a> Ev<'e, 'a> {
             fr,
             pos: t.pos,
         };
+        // The call and the index, as the general way counts them.
+        if let Err(e) = self.tick(2, t.pos) {
+            return Some(Err(e));
+        }
         Some(match string::split_nth(&c, *k) {
-            // The call and the index, as the general way counts them.
-            Some(r) => self.tick(2, t.pos).and(r),
+            Some(r) => r,
             None => self
                 .call(t, name, &inp, args, fr)
                 .map(|v| v.into_iter().nth(*k as usize).into_iter().collect()),
