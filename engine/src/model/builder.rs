@@ -241,6 +241,7 @@ impl ContextBuilder {
             fhirpath_model: std::sync::Arc::new(fhirpath_model),
             compiled: Default::default(),
             subexpressions: Default::default(),
+            all_compiled: false,
             traits: Default::default(),
             questionnaires: questionnaires.into_iter().collect(),
             terminology,
@@ -274,6 +275,7 @@ fn compile_constraints(mut context: Context) -> Context {
         }
     }
     context.report.problems.extend(problems);
+    context.all_compiled = true;
     context
 }
 

@@ -320,6 +320,10 @@ pub struct Context {
     /// same one) can read again; not part of the artifact.
     #[serde(skip)]
     pub(crate) subexpressions: std::sync::Arc<crate::fhirpath::SubexpressionRegistry>,
+    /// Every constraint was compiled when the context was built (not so for
+    /// one loaded from an artifact, which compiles on first use).
+    #[serde(skip)]
+    pub(crate) all_compiled: bool,
     /// For each constraint, what the validator reads for every element
     /// (kept apart from the texts, which are read only when a constraint
     /// is evaluated or fails); computed on first use, not part of the

@@ -91,10 +91,11 @@ fn check_from<'a>(
     // Built at the first constraint that is evaluated.
     let mut env: Option<Environment<'_>> = None;
     let cache = EvalCache::for_expressions(constraints.len());
-    if constraints.len() > 1 {
+    if constraints.len() > 1 && !ctx.all_compiled {
         // All of the group compiled before any is evaluated, so that the
         // context's subexpression registry knows what they share (a
-        // context loaded from an artifact compiles on first use).
+        // context loaded from an artifact compiles on first use; a built
+        // one has compiled everything and skips this).
         for &ci in constraints {
             let _ = ctx.constraint_expression(ci);
         }
