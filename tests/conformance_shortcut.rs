@@ -1,6 +1,7 @@
 //! The derived-profile shortcut for conformance questions (a resource that
 //! conforms to a profile in its `meta.profile` conforms to that profile's
-//! ancestors) and the replay of conformance passes by the main walk must
+//! ancestors), the replay of conformance passes by the main walk, and the
+//! profile pass leaving out base datatypes after a clean base pass must
 //! not change any outcome: every example of the SHIN-NY, SDOH CC and US
 //! Core packages, and hundreds of broken SHIN-NY bundles, give the same
 //! issues as with `exhaustive_conformance`, where every question gets its
@@ -132,6 +133,50 @@ fn broken_bundles_give_the_same_outcome() {
     // profile fails) did come up, and failed, in both modes.
     assert!(
         target_profile_errors >= 10,
+        "{target_profile_errors} reference target profile errors"
+    );
+}
+
+/// Each variant gives one entry's first identifier a `use` outside its
+/// required value set: an error inside a base datatype, which the profile
+/// passes of that resource must still see (its conformance verdict, asked
+/// by the references to it, depends on it).
+#[test]
+fn datatype_errors_give_the_same_outcome() {
+    let ctx = shinny_suite::shinny_context();
+    let mut variants = 0;
+    let mut target_profile_errors = 0;
+    for (name, doc) in examples("us.ny.hrsn#1.9.4")
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("Bundle-"))
+    {
+        let bundle: Value = serde_json::from_slice(&doc).expect("example parses");
+        let entries = bundle["entry"].as_array().expect("entries").len();
+        for i in 0..entries {
+            if !bundle["entry"][i]["resource"]["identifier"][0].is_object() {
+                continue;
+            }
+            let mut broken = bundle.clone();
+            broken["entry"][i]["resource"]["identifier"][0]["use"] = "bogus".into();
+            let bytes = serde_json::to_vec_pretty(&broken).expect("serializes");
+            let label = format!("{name} with entry[{i}].resource.identifier[0].use bogus");
+            let issues = same_both_ways(&ctx, &label, &bytes, true);
+            assert!(
+                issues.iter().any(|k| k.0 == "Error"),
+                "{label}: the bad code is not reported"
+            );
+            target_profile_errors += issues
+                .iter()
+                .filter(|k| k.1 == "REFERENCE_TARGET_PROFILE")
+                .count();
+            variants += 1;
+        }
+    }
+    eprintln!("{variants} variants, {target_profile_errors} reference target profile errors");
+    assert!(variants > 50, "{variants} variants");
+    // The broken resources fail the target profiles of references to them.
+    assert!(
+        target_profile_errors > 0,
         "{target_profile_errors} reference target profile errors"
     );
 }

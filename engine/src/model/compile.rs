@@ -42,7 +42,7 @@ pub(super) fn compile_structure(
 
     let mut elements: Vec<Element> = raw
         .iter()
-        .map(|e| compile_element(e, constraints))
+        .map(|e| compile_element(e, url, constraints))
         .collect();
     link_tree(&mut elements);
     resolve_content_refs(&mut elements, raw);
@@ -132,7 +132,9 @@ impl ConstraintTable {
     }
 }
 
-fn compile_element(e: &Value, table: &mut ConstraintTable) -> Element {
+/// `url` is the structure's canonical: the `source` of constraints that
+/// name none (a definition's own constraints).
+fn compile_element(e: &Value, url: &str, table: &mut ConstraintTable) -> Element {
     let path = str_field(e, "path").unwrap_or("").to_string();
     let id = str_field(e, "id")
         .map(str::to_string)
@@ -195,7 +197,10 @@ fn compile_element(e: &Value, table: &mut ConstraintTable) -> Element {
                             super::errata::corrected(str_field(c, "key").unwrap_or(""), x)
                                 .to_string()
                         }),
-                        source: str_field(c, "source").map(str::to_string),
+                        // A base type's own constraints (`ref-1`, `txt-1`)
+                        // name no source: they are that type's, so a
+                        // profile pass leaves them to the base pass.
+                        source: Some(str_field(c, "source").unwrap_or(url).to_string()),
                     },
                     &el.path,
                 ))

@@ -53,8 +53,11 @@ pub struct ValidationOptions {
     /// reference target profiles, `conformsTo()`) with a profile pass of
     /// its own. By default a resource that conforms to a profile in its
     /// `meta.profile` is taken to conform to that profile's ancestors
-    /// (a profile can only constrain its base), which saves a pass; this
-    /// option exists to check that shortcut.
+    /// (a profile can only constrain its base), which saves a pass; and
+    /// the profile passes of a resource whose base pass found no error
+    /// leave out the values that are base datatypes, which the base pass
+    /// walked against the same definitions. This option turns both
+    /// shortcuts off; it exists to check them.
     pub exhaustive_conformance: bool,
 }
 

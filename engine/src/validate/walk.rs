@@ -95,6 +95,7 @@ impl<'a> Walker<'a> {
             self.index = Some(std::rc::Rc::new(BundleIndex::build(node)));
         }
         self.mode = Mode::Base;
+        let base_start = self.issue_count();
         self.walk_object(node, sid, 0, true);
         if rt == "Bundle" {
             super::bundle::check_bundle(self, node);
@@ -102,6 +103,8 @@ impl<'a> Walker<'a> {
         if rt == "QuestionnaireResponse" {
             super::questionnaire::check(self, node);
         }
+        let saved_skip = self.skip_base_types;
+        self.skip_base_types = !self.exhaustive_conformance && !self.has_errors_since(base_start);
 
         // Profiles from meta.profile, then the caller's.
         let mut profiles: Vec<(String, Pos)> = node
@@ -150,12 +153,21 @@ impl<'a> Walker<'a> {
             }
         }
 
+        self.skip_base_types = saved_skip;
         self.index = saved_index;
         self.resources.pop();
         self.mode = saved_mode;
         self.profile = saved_profile;
         self.resource_type = saved_rt;
         self.path.truncate(saved_path);
+    }
+
+    /// Whether `(sid, eid)` describes its content itself (children or a
+    /// content reference within its structure) rather than through the
+    /// base structure of its type.
+    fn profile_shapes(&self, sid: StructId, eid: ElemId) -> bool {
+        let el = &self.ctx.structure(sid).elements[eid as usize];
+        !el.children.is_empty() || el.content_ref.is_some()
     }
 
     /// The element whose children describe the content of `(sid, eid)`
@@ -523,7 +535,8 @@ impl<'a> Walker<'a> {
                     super::invariants::check(self, &se.constraints, v, x, type_name);
                 }
             }
-            if let (Some(x), Some((tsid, _))) = (x, type_struct) {
+            let skip_ext = self.mode == Mode::Profile && self.skip_base_types;
+            if let (Some(x), Some((tsid, _)), false) = (x, type_struct, skip_ext) {
                 if self.expect_object(x) == Some(true) {
                     self.walk_object(x, tsid, 0, false);
                 }
@@ -599,6 +612,13 @@ impl<'a> Walker<'a> {
             if let Some(u) = v.get("url").and_then(Node::as_str) {
                 self.extension_urls.push(u);
             }
+        }
+        if self.mode == Mode::Profile && self.skip_base_types && !self.profile_shapes(sid, eid) {
+            // The content is a base datatype, walked against that same
+            // definition by the base pass, which found no error: a
+            // profile pass there could only repeat (a subset of) its
+            // findings, and the pass's verdict would not change.
+            return;
         }
         if let Some((csid, ceid)) = self.content_of(sid, eid, ty) {
             self.walk_object(v, csid, ceid, false);

@@ -57,6 +57,11 @@ pub(super) struct Walker<'a> {
     pub(super) exhaustive_conformance: bool,
     /// Spare `Matched` buffers for `walk_object`.
     pub(super) matched_pool: Vec<Vec<Matched<'a>>>,
+    /// Set during the main walk's profile passes of a resource whose base
+    /// pass reported no error: the profile pass then leaves out values
+    /// whose content is a base datatype, which the base pass has walked
+    /// against the same definition (see `walk_content`).
+    pub(super) skip_base_types: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -80,6 +85,7 @@ impl<'a> Walker<'a> {
             extension_urls: Vec::new(),
             matched_pool: Vec::new(),
             exhaustive_conformance: false,
+            skip_base_types: false,
         }
     }
 
@@ -194,6 +200,8 @@ impl<'a> Walker<'a> {
             extension_urls: Vec::new(),
             matched_pool: Vec::new(),
             exhaustive_conformance: self.exhaustive_conformance,
+            // No base pass was made here: walk everything.
+            skip_base_types: false,
         }
     }
 
