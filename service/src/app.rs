@@ -4,6 +4,7 @@ use crate::config::{Backend, Config, TenantConfig};
 use crate::contexts::{self, Contexts};
 use crate::forward::Forwarder;
 use crate::metrics::Metrics;
+use crate::pool::ValidationPool;
 use crate::storage::{postgres::PgStore, sqlite::SqliteStore, Store};
 use crate::tenants::{hash_key, Tenants};
 use shinny_engine::policy::Policy;
@@ -27,8 +28,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Validation slots plus waiting places; when none is free, 503.
     pub admission: Arc<Semaphore>,
-    /// Validation slots (validations running at once).
-    pub workers: Arc<Semaphore>,
+    /// The validation threads, one per slot (validations running at once).
+    pub validators: Arc<ValidationPool>,
     /// Forwarding to the data lake, when configured.
     pub forwarder: Option<Arc<Forwarder>>,
 }
@@ -116,7 +117,7 @@ impl AppState {
         Ok(AppState {
             forwarder,
             admission: Arc::new(Semaphore::new(slots + config.server.max_queued)),
-            workers: Arc::new(Semaphore::new(slots)),
+            validators: Arc::new(ValidationPool::new(slots)?),
             config,
             contexts,
             tenants,

@@ -140,6 +140,29 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     }
 }
 
+/// Counts a validation as queued until a thread takes it up, or until it
+/// is dropped unrun (its client went away).
+struct Queued(Arc<AppState>);
+
+impl Queued {
+    fn new(state: &Arc<AppState>) -> Queued {
+        state
+            .metrics
+            .validations_queued
+            .fetch_add(1, Ordering::Relaxed);
+        Queued(state.clone())
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0
+            .metrics
+            .validations_queued
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// What the blocking part hands back.
 struct Done {
     outcome: serde_json::Value,
@@ -195,39 +218,32 @@ async fn process(
     };
     let bytes = read_body(&state, &headers, body).await?;
 
-    state
-        .metrics
-        .validations_queued
-        .fetch_add(1, Ordering::Relaxed);
-    let slot = state.workers.clone().acquire_owned().await;
-    state
-        .metrics
-        .validations_queued
-        .fetch_sub(1, Ordering::Relaxed);
-    let slot = slot.map_err(|_| ApiError::internal())?;
-    let queue_time = started.elapsed();
-
+    let queued = Queued::new(&state);
     let span = tracing::Span::current();
     let st = state.clone();
     let tenant2 = tenant.clone();
     let id2 = id.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        let _enter = span.enter();
-        let _slot = slot;
-        st.metrics
-            .validations_in_flight
-            .fetch_add(1, Ordering::Relaxed);
-        let r = run(&st, &tenant2, &id2, received_micros, &steer, bytes, store);
-        st.metrics
-            .validations_in_flight
-            .fetch_sub(1, Ordering::Relaxed);
-        r
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!("validation task failed: {e}");
-        ApiError::internal()
-    })??;
+    let done = state
+        .validators
+        .run(move || {
+            let _enter = span.enter();
+            let queue_time = started.elapsed();
+            drop(queued);
+            st.metrics
+                .validations_in_flight
+                .fetch_add(1, Ordering::Relaxed);
+            let r = run(&st, &tenant2, &id2, received_micros, &steer, bytes, store);
+            st.metrics
+                .validations_in_flight
+                .fetch_sub(1, Ordering::Relaxed);
+            r.map(|d| (d, queue_time))
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!("validation task failed: {e}");
+            ApiError::internal()
+        })?;
+    let (done, queue_time) = done?;
 
     // Stored after the validation slot is released: a slow commit must not
     // hold back validations. The admission permit still bounds the total.

@@ -8,7 +8,7 @@
 //! contexts from packages or artifacts), [`tenants`] (tenants and API
 //! keys), [`routes`] (router, middleware, small endpoints), [`bundle`]
 //! (validate and submit), [`status`] (interaction records), [`storage`]
-//! (the [`storage::Store`] trait and its backends), [`metrics`], [`fhir`]
+//! (the [`storage::Store`] trait and its backends), [`metrics`], [`pool`] (the validation threads), [`fhir`]
 //! (response conventions), [`tls`] (HTTPS and client certificates),
 //! [`forward`] (durable forwarding to the data lake) and [`app`] (state
 //! and startup).
@@ -23,6 +23,7 @@ pub mod fhir;
 pub mod forward;
 pub mod listen;
 pub mod metrics;
+pub mod pool;
 pub mod routes;
 pub mod status;
 pub mod storage;
