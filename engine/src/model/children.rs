@@ -18,6 +18,13 @@ pub(crate) struct ChildNames {
     prints: Vec<u32>,
     /// Where each element's fingerprints start in `prints`.
     starts: Vec<u32>,
+    /// Positions (in `children`) of the children with a minimum
+    /// cardinality, element after element: the only absent children the
+    /// walk has to look at.
+    required: Vec<u32>,
+    /// Where each element's positions start in `required`; one more entry
+    /// than elements.
+    required_starts: Vec<u32>,
 }
 
 /// Never the fingerprint of a name (no UTF-8 byte is 0xFF): marks choice
@@ -43,9 +50,13 @@ impl ChildNames {
         let mut t = ChildNames::default();
         for e in elements {
             t.starts.push(t.prints.len() as u32);
+            t.required_starts.push(t.required.len() as u32);
             let mut names = Vec::new();
-            for &c in &e.children {
+            for (k, &c) in e.children.iter().enumerate() {
                 let child = &elements[c as usize];
+                if child.min > 0 {
+                    t.required.push(k as u32);
+                }
                 if child.choice {
                     t.prints.push(CHOICE);
                 } else {
@@ -56,6 +67,7 @@ impl ChildNames {
             names.sort_unstable();
             t.distinct.push(names.windows(2).all(|w| w[0] != w[1]));
         }
+        t.required_starts.push(t.required.len() as u32);
         t
     }
 
@@ -63,11 +75,14 @@ impl ChildNames {
     pub(crate) fn of<'a>(&'a self, elements: &'a [Element], parent: ElemId) -> ChildLookup<'a> {
         let children = &elements[parent as usize].children;
         let from = self.starts[parent as usize] as usize;
+        let p = parent as usize;
+        let required = self.required_starts[p] as usize..self.required_starts[p + 1] as usize;
         ChildLookup {
             elements,
             children,
             prints: &self.prints[from..from + children.len()],
             distinct: self.distinct[parent as usize],
+            required: &self.required[required],
         }
     }
 }
@@ -79,9 +94,16 @@ pub struct ChildLookup<'a> {
     children: &'a [ElemId],
     prints: &'a [u32],
     distinct: bool,
+    required: &'a [u32],
 }
 
-impl ChildLookup<'_> {
+impl<'a> ChildLookup<'a> {
+    /// Positions (in the element's `children`, ascending) of the children
+    /// whose minimum cardinality is above zero.
+    pub fn required(&self) -> &'a [u32] {
+        self.required
+    }
+
     /// The position in the element's `children` of the first child that
     /// is not a choice element and is named `name`, searching from
     /// position `hint` when that gives the same answer (`children[k]` is

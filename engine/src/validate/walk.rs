@@ -313,9 +313,22 @@ impl<'a> Walker<'a> {
         // Cardinality and content, element by element: the properties in
         // the order of their elements (a stable sort keeps document order
         // within one element), so each child takes its run of `matched`.
+        // Only children given or required are visited: an absent optional
+        // child has nothing to check.
         matched.sort_by_key(|m| m.child_pos);
-        let mut next = 0;
-        for (k, &c) in children.iter().enumerate() {
+        let required = lookup.required();
+        let (mut next, mut r) = (0, 0);
+        loop {
+            let k = match (matched.get(next), required.get(r)) {
+                (None, None) => break,
+                (Some(m), None) => m.child_pos as usize,
+                (None, Some(&q)) => q as usize,
+                (Some(m), Some(&q)) => (m.child_pos as usize).min(q as usize),
+            };
+            if required.get(r) == Some(&(k as u32)) {
+                r += 1;
+            }
+            let c = children[k];
             let e = &s.elements[c as usize];
             let start = next;
             while next < matched.len() && matched[next].child_pos as usize == k {

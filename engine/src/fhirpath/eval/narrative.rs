@@ -102,17 +102,37 @@ fn pack(name: &[u8]) -> Option<u128> {
     Some(u128::from_be_bytes(buf))
 }
 
-/// [`ALLOWED`] packed and sorted: narratives hold thousands of tags, and
-/// integer compares cost less than string compares.
-static ALLOWED_PACKED: LazyLock<Vec<u128>> = LazyLock::new(|| {
-    let mut v: Vec<u128> = ALLOWED.iter().filter_map(|n| pack(n.as_bytes())).collect();
-    v.sort_unstable();
-    v
+/// The bucket of a packed name: its first byte and its length pick one
+/// of 512 buckets, which hold no more than a few allowed names.
+fn bucket(packed: u128) -> usize {
+    let first = (packed >> 120) as usize & 31;
+    let len = packed as usize & 15;
+    first * 16 + len
+}
+
+/// [`ALLOWED`] packed and grouped by [`bucket`]: narratives hold thousands
+/// of tags, and a look-up then compares one or two integers.
+static ALLOWED_INDEX: LazyLock<(Vec<u16>, Vec<u128>)> = LazyLock::new(|| {
+    let mut names: Vec<u128> = ALLOWED.iter().filter_map(|n| pack(n.as_bytes())).collect();
+    names.sort_unstable_by_key(|&p| (bucket(p), p));
+    let mut starts = vec![0u16; 513];
+    for &p in &names {
+        starts[bucket(p) + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    (starts, names)
 });
 
 /// Whether `name` (any case) is in [`ALLOWED`].
 fn allowed_element(name: &[u8]) -> bool {
-    pack(name).is_some_and(|p| ALLOWED_PACKED.binary_search(&p).is_ok())
+    let Some(p) = pack(name) else {
+        return false;
+    };
+    let (starts, names) = &*ALLOWED_INDEX;
+    let b = bucket(p);
+    names[starts[b] as usize..starts[b + 1] as usize].contains(&p)
 }
 
 /// `char::is_whitespace` for an ASCII byte (it includes vertical tab,
@@ -201,6 +221,15 @@ pub(crate) fn html_ok(x: &str) -> bool {
             }
             continue;
         }
+        match start_tag(b, at) {
+            Some(Tag::Ok { end, img }) => {
+                at = end;
+                has_content |= img;
+                continue;
+            }
+            Some(Tag::Rejected) => return false,
+            None => {}
+        }
         let Some(gt) = tag_end(&b[at..]) else {
             return false;
         };
@@ -235,6 +264,128 @@ pub(crate) fn html_ok(x: &str) -> bool {
         has_content = true;
     }
     has_content
+}
+
+/// What [`start_tag`] made of a tag.
+enum Tag {
+    /// Allowed, ending before `end`; `img` when it is an image.
+    Ok {
+        end: usize,
+        img: bool,
+    },
+    Rejected,
+}
+
+/// A byte that can be part of an element or attribute name, or of an
+/// unquoted value, in the one-pass reading of a tag.
+#[inline]
+fn plain(c: u8) -> bool {
+    c < 0x80 && !ascii_ws(c) && !matches!(c, b'>' | b'/' | b'=' | b'"' | b'\'' | b'<')
+}
+
+/// A start tag from `at` (after its `<`) read in one pass: name,
+/// attributes and end together, quoted values skipped once. `None` for
+/// whatever it does not read (closing tags, declarations, non-ASCII or
+/// stray quotes and slashes, an unterminated quote): the general
+/// reading, which finds the tag's end first, decides those, so the
+/// answers are the same.
+#[inline]
+fn start_tag(b: &[u8], at: usize) -> Option<Tag> {
+    if matches!(b.get(at), Some(b'!' | b'?')) {
+        return None; // declarations and processing instructions
+    }
+    let mut i = at;
+    while b.get(i).copied().is_some_and(plain) {
+        i += 1;
+    }
+    let name = &b[at..i];
+    if name.is_empty() {
+        return None;
+    }
+    let name = match name.get(..6) {
+        Some(p) if p.eq_ignore_ascii_case(b"xhtml:") => &name[6..],
+        _ => name,
+    };
+    let img = name.eq_ignore_ascii_case(b"img");
+    let verdict = |end: usize| {
+        Some(if allowed_element(name) {
+            Tag::Ok { end, img }
+        } else {
+            Tag::Rejected
+        })
+    };
+    let mut rejected = false;
+    loop {
+        while b.get(i).copied().is_some_and(ascii_ws) {
+            i += 1;
+        }
+        match *b.get(i)? {
+            b'>' => {
+                return if rejected {
+                    Some(Tag::Rejected)
+                } else {
+                    verdict(i + 1)
+                }
+            }
+            b'/' => {
+                // Only trailing slashes: `<br/>`.
+                while b.get(i) == Some(&b'/') {
+                    i += 1;
+                }
+                if b.get(i) != Some(&b'>') {
+                    return None;
+                }
+                continue;
+            }
+            c if plain(c) => {}
+            _ => return None,
+        }
+        // An attribute: its name, then `=` and a value or nothing.
+        let name_at = i;
+        while b.get(i).copied().is_some_and(plain) {
+            i += 1;
+        }
+        rejected |= starts_ci(&b[name_at..i], b"on");
+        while b.get(i).copied().is_some_and(ascii_ws) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        while b.get(i).copied().is_some_and(ascii_ws) {
+            i += 1;
+        }
+        let value = match *b.get(i)? {
+            q @ (b'"' | b'\'') => {
+                let from = i + 1;
+                let end = from + memchr::memchr(q, &b[from..])?;
+                i = end + 1;
+                &b[from..end]
+            }
+            c if plain(c) => {
+                let from = i;
+                while b.get(i).copied().is_some_and(plain) {
+                    i += 1;
+                }
+                if b.get(i)
+                    .is_some_and(|&c| c == b'/' || !(ascii_ws(c) || c == b'>'))
+                {
+                    return None;
+                }
+                &b[from..i]
+            }
+            _ => return None,
+        };
+        let mut v = 0;
+        while value.get(v).copied().is_some_and(ascii_ws) {
+            v += 1;
+        }
+        if value.get(v).is_some_and(|&c| c >= 0x80) {
+            return None; // Unicode whitespace may lead the value
+        }
+        rejected |= starts_ci(&value[v..], b"javascript:");
+    }
 }
 
 /// Whether `s` starts with ASCII `p`, in any case.

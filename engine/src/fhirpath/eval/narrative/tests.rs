@@ -17,6 +17,29 @@ fn packed_names_are_distinct_and_found() {
     assert!(!allowed_element(b"a\0"));
     assert!(!allowed_element(b"scripts"));
     assert!(!allowed_element(b"averyveryverylongname"));
+    // Every name of one or two letters or digits, and each allowed name
+    // with its last letter changed: found exactly when listed.
+    let chars: Vec<u8> = (b'a'..=b'z').chain(b'0'..=b'9').collect();
+    let mut names: Vec<Vec<u8>> = chars.iter().map(|&c| vec![c]).collect();
+    for &a in &chars {
+        names.extend(chars.iter().map(|&b| vec![a, b]));
+    }
+    for n in ALLOWED {
+        for &c in &chars {
+            let mut v = n.as_bytes().to_vec();
+            *v.last_mut().unwrap() = c;
+            names.push(v);
+        }
+    }
+    for n in names {
+        let listed = ALLOWED.iter().any(|a| a.as_bytes() == n.as_slice());
+        assert_eq!(
+            allowed_element(&n),
+            listed,
+            "{}",
+            String::from_utf8_lossy(&n)
+        );
+    }
 }
 
 #[test]
@@ -77,7 +100,7 @@ fn agrees_with_the_first_implementation() {
         }
     }
     assert!(divs.len() > 100, "{} narratives", divs.len());
-    const TOKENS: [&str; 22] = [
+    const TOKENS: [&str; 32] = [
         "<",
         ">",
         "\"",
@@ -100,6 +123,16 @@ fn agrees_with_the_first_implementation() {
         "<Object>",
         "href= ' javascript:x'",
         "\u{2003}",
+        "<!x>",
+        "<?pi?>",
+        "<br/ >",
+        "<a b/c>",
+        " href=x=y",
+        " title=a/",
+        " alt=\u{e9}",
+        "= \u{2003}javascript:",
+        "/>",
+        " ONload='a'",
     ];
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut next = move |n: usize| {
