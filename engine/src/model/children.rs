@@ -170,4 +170,24 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn required_children_are_listed_by_position() {
+        let mut elements = vec![
+            el("Root", false, vec![1, 2, 3]),
+            el("a", false, vec![]),
+            el("b", false, vec![4, 5]),
+            el("c", false, vec![]),
+            el("d", false, vec![]),
+            el("e", false, vec![]),
+        ];
+        for i in [2, 3, 5] {
+            elements[i].min = 1;
+        }
+        let t = ChildNames::build(&elements);
+        let required = |p: ElemId| t.of(&elements, p).required().to_vec();
+        assert_eq!(required(0), [1, 2]); // b and c
+        assert_eq!(required(2), [1]); // e
+        assert!(required(1).is_empty() && required(5).is_empty());
+    }
 }
