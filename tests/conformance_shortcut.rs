@@ -65,6 +65,27 @@ fn same_both_ways(ctx: &Context, name: &str, doc: &[u8], skip_invariants: bool) 
     a
 }
 
+/// Broken variants checked both ways (structure only), and how many
+/// reference target profile errors they gave.
+#[derive(Default)]
+struct Tally {
+    variants: usize,
+    target_profile_errors: usize,
+}
+
+impl Tally {
+    fn check(&mut self, ctx: &Context, label: &str, doc: &Value) -> Vec<Key> {
+        let bytes = serde_json::to_vec_pretty(doc).expect("serializes");
+        let issues = same_both_ways(ctx, label, &bytes, true);
+        self.target_profile_errors += issues
+            .iter()
+            .filter(|k| k.1 == "REFERENCE_TARGET_PROFILE")
+            .count();
+        self.variants += 1;
+        issues
+    }
+}
+
 #[test]
 fn package_examples_give_the_same_outcome() {
     let ctx = shinny_suite::shinny_context();
@@ -93,8 +114,7 @@ fn broken_bundles_give_the_same_outcome() {
         .filter(|(n, _)| n.starts_with("Bundle-"))
         .collect();
     assert_eq!(bundles.len(), 18);
-    let mut variants = 0;
-    let mut target_profile_errors = 0;
+    let mut tally = Tally::default();
     for (name, doc) in &bundles {
         let bundle: Value = serde_json::from_slice(doc).expect("example parses");
         let entries = bundle["entry"].as_array().expect("entries").len();
@@ -116,17 +136,15 @@ fn broken_bundles_give_the_same_outcome() {
                     .as_object_mut()
                     .expect("resource")
                     .remove(key);
-                let bytes = serde_json::to_vec_pretty(&broken).expect("serializes");
                 let label = format!("{name} without entry[{i}].resource.{key}");
-                let issues = same_both_ways(&ctx, &label, &bytes, true);
-                target_profile_errors += issues
-                    .iter()
-                    .filter(|k| k.1 == "REFERENCE_TARGET_PROFILE")
-                    .count();
-                variants += 1;
+                tally.check(&ctx, &label, &broken);
             }
         }
     }
+    let Tally {
+        variants,
+        target_profile_errors,
+    } = tally;
     eprintln!("{variants} variants, {target_profile_errors} reference target profile errors");
     assert!(variants > 900, "{variants} variants");
     // Conformance questions that the shortcut cannot answer (the derived
@@ -144,8 +162,7 @@ fn broken_bundles_give_the_same_outcome() {
 #[test]
 fn datatype_errors_give_the_same_outcome() {
     let ctx = shinny_suite::shinny_context();
-    let mut variants = 0;
-    let mut target_profile_errors = 0;
+    let mut tally = Tally::default();
     for (name, doc) in examples("us.ny.hrsn#1.9.4")
         .into_iter()
         .filter(|(n, _)| n.starts_with("Bundle-"))
@@ -158,20 +175,18 @@ fn datatype_errors_give_the_same_outcome() {
             }
             let mut broken = bundle.clone();
             broken["entry"][i]["resource"]["identifier"][0]["use"] = "bogus".into();
-            let bytes = serde_json::to_vec_pretty(&broken).expect("serializes");
             let label = format!("{name} with entry[{i}].resource.identifier[0].use bogus");
-            let issues = same_both_ways(&ctx, &label, &bytes, true);
+            let issues = tally.check(&ctx, &label, &broken);
             assert!(
                 issues.iter().any(|k| k.0 == "Error"),
                 "{label}: the bad code is not reported"
             );
-            target_profile_errors += issues
-                .iter()
-                .filter(|k| k.1 == "REFERENCE_TARGET_PROFILE")
-                .count();
-            variants += 1;
         }
     }
+    let Tally {
+        variants,
+        target_profile_errors,
+    } = tally;
     eprintln!("{variants} variants, {target_profile_errors} reference target profile errors");
     assert!(variants > 50, "{variants} variants");
     // The broken resources fail the target profiles of references to them.
