@@ -5,6 +5,7 @@
 
 use crate::app::AppState;
 use crate::fhir::{fhir_response, is_json_content_type, ApiError};
+use crate::metrics::Metrics;
 use crate::routes::InteractionId;
 use crate::storage::{
     now_micros, NewInteraction, RequestInfo, StateChange, StoreError, ValidationSummary,
@@ -20,7 +21,7 @@ use sha2::{Digest, Sha256};
 use shinny_engine::policy::Policy;
 use shinny_engine::{json, validate::parse_issue, OperationOutcome, Severity};
 use shinny_engine::{ContextSet, ValidationOptions};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -140,26 +141,21 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     }
 }
 
-/// Counts a validation as queued until a thread takes it up, or until it
-/// is dropped unrun (its client went away).
-struct Queued(Arc<AppState>);
+/// Holds one count of a metrics gauge (validations queued, in flight)
+/// until dropped, whichever way its holder ends: done, panicked, or
+/// dropped unrun because its client went away.
+struct Gauge(Arc<AppState>, fn(&Metrics) -> &AtomicI64);
 
-impl Queued {
-    fn new(state: &Arc<AppState>) -> Queued {
-        state
-            .metrics
-            .validations_queued
-            .fetch_add(1, Ordering::Relaxed);
-        Queued(state.clone())
+impl Gauge {
+    fn new(state: &Arc<AppState>, gauge: fn(&Metrics) -> &AtomicI64) -> Gauge {
+        gauge(&state.metrics).fetch_add(1, Ordering::Relaxed);
+        Gauge(state.clone(), gauge)
     }
 }
 
-impl Drop for Queued {
+impl Drop for Gauge {
     fn drop(&mut self) {
-        self.0
-            .metrics
-            .validations_queued
-            .fetch_sub(1, Ordering::Relaxed);
+        (self.1)(&self.0.metrics).fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -218,7 +214,7 @@ async fn process(
     };
     let bytes = read_body(&state, &headers, body).await?;
 
-    let queued = Queued::new(&state);
+    let queued = Gauge::new(&state, |m| &m.validations_queued);
     let span = tracing::Span::current();
     let st = state.clone();
     let tenant2 = tenant.clone();
@@ -229,14 +225,8 @@ async fn process(
             let _enter = span.enter();
             let queue_time = started.elapsed();
             drop(queued);
-            st.metrics
-                .validations_in_flight
-                .fetch_add(1, Ordering::Relaxed);
-            let r = run(&st, &tenant2, &id2, received_micros, &steer, bytes, store);
-            st.metrics
-                .validations_in_flight
-                .fetch_sub(1, Ordering::Relaxed);
-            r.map(|d| (d, queue_time))
+            let _running = Gauge::new(&st, |m| &m.validations_in_flight);
+            run(&st, &tenant2, &id2, received_micros, &steer, bytes, store).map(|d| (d, queue_time))
         })
         .await
         .map_err(|e| {

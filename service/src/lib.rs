@@ -8,8 +8,9 @@
 //! contexts from packages or artifacts), [`tenants`] (tenants and API
 //! keys), [`routes`] (router, middleware, small endpoints), [`bundle`]
 //! (validate and submit), [`status`] (interaction records), [`storage`]
-//! (the [`storage::Store`] trait and its backends), [`metrics`], [`pool`] (the validation threads), [`fhir`]
-//! (response conventions), [`tls`] (HTTPS and client certificates),
+//! (the [`storage::Store`] trait and its backends), [`metrics`], [`pool`]
+//! (the validation threads), [`fhir`] (response conventions), [`tls`]
+//! (HTTPS and client certificates),
 //! [`forward`] (durable forwarding to the data lake) and [`app`] (state
 //! and startup).
 
