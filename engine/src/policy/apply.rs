@@ -199,11 +199,13 @@ impl PolicyResult {
     /// codings, the rules that changed each issue and the policy extension
     /// (format in the [module docs](super)).
     pub fn to_fhir(&self) -> Value {
-        let mut oo = self.to_operation_outcome().to_fhir();
-        if !self.issues.is_empty() {
-            let rendered: Vec<Value> = self.issues.iter().map(render_issue).collect();
-            oo["issue"] = Value::Array(rendered);
-        }
+        // Without issues, the empty outcome's own `issue` (it says all is
+        // well); otherwise each reported issue rendered once.
+        let issue = if self.issues.is_empty() {
+            OperationOutcome::default().to_fhir()["issue"].take()
+        } else {
+            Value::Array(self.issues.iter().map(render_issue).collect())
+        };
         let mut sub = vec![
             json!({ "url": "name", "valueString": self.policy_name }),
             json!({ "url": "version", "valueString": self.policy_version }),
@@ -223,7 +225,7 @@ impl PolicyResult {
         }
         let ext = json!([{ "url": POLICY_EXTENSION_URL, "extension": sub }]);
         // Keep resourceType first, as FHIR JSON convention has it.
-        json!({ "resourceType": "OperationOutcome", "extension": ext, "issue": oo["issue"] })
+        json!({ "resourceType": "OperationOutcome", "extension": ext, "issue": issue })
     }
 }
 
