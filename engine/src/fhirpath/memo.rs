@@ -19,7 +19,7 @@
 //! Bundle are part of the input, and a cache serves one input: given another,
 //! it empties itself first.
 
-use super::eval::{copy_coll, Coll};
+use super::eval::{Coll, Val};
 use super::parser::{BinOp, Expr, ExprKind, TypeSpec};
 use super::value::Item;
 use super::EvalInput;
@@ -90,7 +90,8 @@ pub struct EvalCache<'a> {
 #[derive(Default)]
 struct Inner<'a> {
     owner: Option<Owner>,
-    results: FxHashMap<Key, Coll<'a>>,
+    /// Shared, so that a hit is read in place rather than copied.
+    results: FxHashMap<Key, Arc<Coll<'a>>>,
     /// String values of a path over the items of a collection, for
     /// `where(path = 'literal')` filters (see [`StrIndex`]).
     indexes: FxHashMap<IndexKey, Arc<StrIndex<'a>>>,
@@ -187,25 +188,28 @@ impl<'a> EvalCache<'a> {
         self.inner.borrow().results.get(&key.0).map(|v| f(v))
     }
 
-    /// The kept result of a node on a focus, if any.
-    pub(crate) fn get(&self, key: &CacheKey) -> Option<Coll<'a>> {
+    /// The kept result of a node on a focus, if any (shared, not copied).
+    pub(crate) fn get(&self, key: &CacheKey) -> Option<Val<'a>> {
         self.inner
             .borrow()
             .results
             .get(&key.0)
-            .map(|v| copy_coll(v))
+            .map(|v| Val::Kept(v.clone()))
     }
 
-    /// Keeps a result.
-    pub(crate) fn put(&self, key: CacheKey, value: &[Item<'a>]) {
+    /// Keeps a result, and gives it back (shared with the cache when kept).
+    pub(crate) fn put(&self, key: CacheKey, value: Coll<'a>) -> Val<'a> {
         let mut inner = self.inner.borrow_mut();
         if inner.results.capacity() == 0 {
             let hint = inner.hint;
             inner.results.reserve(hint);
         }
-        if inner.results.len() < MAX_ENTRIES {
-            inner.results.insert(key.0, copy_coll(value));
+        if inner.results.len() >= MAX_ENTRIES {
+            return Val::Own(value);
         }
+        let kept = Arc::new(value);
+        inner.results.insert(key.0, kept.clone());
+        Val::Kept(kept)
     }
 }
 

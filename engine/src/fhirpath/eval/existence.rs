@@ -21,11 +21,10 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             if let Some(crit) = c.args.first() {
                 let mut found = false;
                 for (i, it) in c.inp.iter().enumerate() {
-                    let r = match c.ev.lambda(crit, it, i, None) {
-                        Ok(r) => r,
-                        Err(e) => return Some(Err(e)),
-                    };
-                    match c.ev.singleton_bool(&r, c.pos) {
+                    match c
+                        .ev
+                        .lambda_with(crit, it, i, |r| c.ev.singleton_bool(r, c.pos))
+                    {
                         Ok(Some(true)) => {
                             found = true;
                             break;
@@ -44,11 +43,10 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 return Some(Err(c.err("all() needs a criteria")));
             };
             for (i, it) in c.inp.iter().enumerate() {
-                let r = match c.ev.lambda(crit, it, i, None) {
-                    Ok(r) => r,
-                    Err(e) => return Some(Err(e)),
-                };
-                match c.ev.singleton_bool(&r, c.pos) {
+                match c
+                    .ev
+                    .lambda_with(crit, it, i, |r| c.ev.singleton_bool(r, c.pos))
+                {
                     Ok(Some(true)) => {}
                     Ok(_) => return Some(yes(false)),
                     Err(e) => return Some(Err(e)),

@@ -54,8 +54,10 @@ fn filter<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
             }
             continue;
         }
-        let r = c.ev.lambda(crit, it, i, None)?;
-        if c.ev.singleton_bool(&r, c.pos)? == Some(true) {
+        if c.ev
+            .lambda_with(crit, it, i, |r| c.ev.singleton_bool(r, c.pos))?
+            == Some(true)
+        {
             out.push(it.clone());
         }
     }
@@ -100,12 +102,11 @@ fn literal_filter_index<'a, 'x>(
     }
     let mut values = Vec::with_capacity(c.inp.len());
     for (i, it) in c.inp.iter().enumerate() {
-        let r = c.ev.lambda(le, it, i, None)?;
-        values.push(
-            r.iter()
+        values.push(c.ev.lambda_with(le, it, i, |r| {
+            Ok(r.iter()
                 .map(Item::node_str)
-                .collect::<Option<SmallVec<_>>>(),
-        );
+                .collect::<Option<SmallVec<_>>>())
+        })?);
     }
     let Some(idx) = StrIndex::new(c.inp, values) else {
         return Ok(None);

@@ -40,6 +40,36 @@ macro_rules! coll {
 }
 pub(crate) use coll;
 
+/// A result kept in the shared cache, or one that could not be kept (the
+/// cache is full).
+pub(crate) enum Val<'a> {
+    /// Not kept.
+    Own(Coll<'a>),
+    /// Shared with the cache: read in place, not copied.
+    Kept(std::sync::Arc<Coll<'a>>),
+}
+
+impl<'a> std::ops::Deref for Val<'a> {
+    type Target = [Item<'a>];
+    #[inline]
+    fn deref(&self) -> &[Item<'a>] {
+        match self {
+            Val::Own(c) => c,
+            Val::Kept(k) => k,
+        }
+    }
+}
+
+impl<'a> Val<'a> {
+    /// The items as a collection of one's own (a copy when shared).
+    pub fn into_coll(self) -> Coll<'a> {
+        match self {
+            Val::Own(c) => c,
+            Val::Kept(k) => std::sync::Arc::try_unwrap(k).unwrap_or_else(|k| copy_coll(&k)),
+        }
+    }
+}
+
 /// A copy of a collection. `copy_coll(slice)` and `clone()` go through
 /// smallvec's generic `extend`, several times slower for the one- and
 /// two-item collections that cached results and `$this` mostly are.
@@ -221,11 +251,56 @@ impl<'e, 'a> Ev<'e, 'a> {
         }
         self.depth.set(d);
         let r = match (&e.memo, self.cache) {
-            (Some(memo), Some(cache)) if memo.worth_keeping() => {
-                self.eval_shared(cache, memo, e, focus, fr)
-            }
+            (Some(memo), Some(cache)) if memo.worth_keeping() => self
+                .eval_shared(cache, memo, e, focus, fr)
+                .map(Val::into_coll),
             _ => self.eval_inner(e, focus, fr),
         };
+        self.depth.set(d - 1);
+        r
+    }
+
+    /// `f` on the result of `e`: a result kept in the shared cache is
+    /// lent rather than copied out (and freed again) as [`Ev::eval`]'s is.
+    #[inline]
+    pub(crate) fn with_val<T>(
+        &self,
+        e: &Expr,
+        focus: &[Item<'a>],
+        fr: &Frame<'_, 'a>,
+        f: impl FnOnce(&[Item<'a>]) -> Result<T, FhirPathError>,
+    ) -> Result<T, FhirPathError> {
+        let (kept, own);
+        let v: &[Item<'a>] = match (&e.memo, self.cache) {
+            (Some(memo), Some(cache)) if memo.worth_keeping() => {
+                kept = self.eval_kept(cache, memo, e, focus, fr)?;
+                &kept
+            }
+            _ => {
+                own = self.eval(e, focus, fr)?;
+                &own
+            }
+        };
+        f(v)
+    }
+
+    /// [`Ev::eval`] of a node whose result the shared cache keeps.
+    #[inline(never)]
+    fn eval_kept(
+        &self,
+        cache: &super::EvalCache<'a>,
+        memo: &super::memo::Memo,
+        e: &Expr,
+        focus: &[Item<'a>],
+        fr: &Frame<'_, 'a>,
+    ) -> Result<Val<'a>, FhirPathError> {
+        self.tick(1, e.pos)?;
+        let d = self.depth.get() + 1;
+        if d > MAX_DEPTH {
+            return Err(FhirPathError::exec(e.pos, "evaluation nested too deeply"));
+        }
+        self.depth.set(d);
+        let r = self.eval_shared(cache, memo, e, focus, fr);
         self.depth.set(d - 1);
         r
     }
@@ -292,16 +367,15 @@ impl<'e, 'a> Ev<'e, 'a> {
         e: &Expr,
         focus: &[Item<'a>],
         fr: &Frame<'_, 'a>,
-    ) -> R<'a> {
+    ) -> Result<Val<'a>, FhirPathError> {
         let Some(key) = self.cache_key(memo, focus, fr) else {
-            return self.eval_inner(e, focus, fr);
+            return self.eval_inner(e, focus, fr).map(Val::Own);
         };
         if let Some(v) = cache.get(&key) {
             return Ok(v);
         }
         let r = self.eval_inner(e, focus, fr)?;
-        cache.put(key, &r);
-        Ok(r)
+        Ok(cache.put(key, r))
     }
 
     /// The frequent node kinds; the others are in [`Ev::eval_rare`], out
@@ -312,17 +386,11 @@ impl<'e, 'a> Ev<'e, 'a> {
         match &e.kind {
             ExprKind::Member(target, name) => match target {
                 None => self.root_member(focus, name, e.pos),
-                Some(t) => {
-                    let base = self.eval(t, focus, fr)?;
-                    self.navigate(&base, name, e.pos)
-                }
+                Some(t) => self.with_val(t, focus, fr, |base| self.navigate(base, name, e.pos)),
             },
             ExprKind::Call(target, name, args) => match target {
                 None => self.call(e, name, focus, args, fr),
-                Some(t) => {
-                    let inp = self.eval(t, focus, fr)?;
-                    self.call(e, name, &inp, args, fr)
-                }
+                Some(t) => self.with_val(t, focus, fr, |inp| self.call(e, name, inp, args, fr)),
             },
             ExprKind::Binary(op, l, r) => ops::binary(self, *op, l, r, focus, fr, e.pos),
             _ => self.eval_rare(e, focus, fr),
@@ -493,6 +561,23 @@ impl<'e, 'a> Ev<'e, 'a> {
             total,
         };
         self.eval(e, this, &fr)
+    }
+
+    /// [`Ev::lambda`] for a reader (see [`Ev::with_val`]).
+    pub fn lambda_with<T>(
+        &self,
+        e: &Expr,
+        item: &Item<'a>,
+        index: usize,
+        f: impl FnOnce(&[Item<'a>]) -> Result<T, FhirPathError>,
+    ) -> Result<T, FhirPathError> {
+        let this = std::slice::from_ref(item);
+        let fr = Frame {
+            this,
+            index: Some(index as i64),
+            total: None,
+        };
+        self.with_val(e, this, &fr, f)
     }
 
     /// The single integer of a collection (error for several or non-integer).

@@ -408,32 +408,31 @@ pub(crate) fn binary<'a>(
     if let Some(v) = kept_literal_comparison(ev, op, le, re, focus, fr)? {
         return Ok(b(v));
     }
-    let l = ev.eval(le, focus, fr)?;
-    // Boolean operators may skip the right side.
-    match op {
-        BinOp::And | BinOp::Or | BinOp::Implies | BinOp::Xor => {
-            let a = ev.singleton_bool(&l, pos)?;
-            let short = match (op, a) {
-                (BinOp::And, Some(false)) => Some(false),
-                (BinOp::Or, Some(true)) => Some(true),
-                (BinOp::Implies, Some(false)) => Some(true),
-                _ => None,
-            };
-            if short.is_some() {
-                return Ok(b(short));
+    ev.with_val(le, focus, fr, |l| {
+        // Boolean operators may skip the right side.
+        match op {
+            BinOp::And | BinOp::Or | BinOp::Implies | BinOp::Xor => {
+                let a = ev.singleton_bool(l, pos)?;
+                let short = match (op, a) {
+                    (BinOp::And, Some(false)) => Some(false),
+                    (BinOp::Or, Some(true)) => Some(true),
+                    (BinOp::Implies, Some(false)) => Some(true),
+                    _ => None,
+                };
+                if short.is_some() {
+                    return Ok(b(short));
+                }
+                return ev.with_val(re, focus, fr, |r| logic(ev, op, a, r, pos));
             }
-            let r = ev.eval(re, focus, fr)?;
-            return logic(ev, op, a, &r, pos);
+            _ => {}
         }
-        _ => {}
-    }
-    if let (BinOp::Eq | BinOp::Ne | BinOp::Contains, ExprKind::Str(lit)) = (op, &re.kind) {
-        if let Some(v) = compare_to_literal(op, &l, lit) {
-            return Ok(b(v));
+        if let (BinOp::Eq | BinOp::Ne | BinOp::Contains, ExprKind::Str(lit)) = (op, &re.kind) {
+            if let Some(v) = compare_to_literal(op, l, lit) {
+                return Ok(b(v));
+            }
         }
-    }
-    let r = ev.eval(re, focus, fr)?;
-    apply(ev, op, l, r, pos)
+        ev.with_val(re, focus, fr, |r| apply(ev, op, l, r, pos))
+    })
 }
 
 /// `left op 'literal'` (`=`, `!=`, `contains`) when `left`'s result is
@@ -511,7 +510,7 @@ fn logic<'a>(ev: &Ev<'_, 'a>, op: BinOp, a: Option<bool>, r: &[Item<'a>], pos: u
 /// The non-boolean operators on evaluated operands. Kept out of
 /// [`binary`] so the recursive path keeps a small stack frame.
 #[inline(never)]
-fn apply<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize) -> R<'a> {
+fn apply<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: &[Item<'a>], r: &[Item<'a>], pos: usize) -> R<'a> {
     let out = apply_op(ev, op, l, r, pos)?;
     if matches!(op, BinOp::Add | BinOp::Concat) {
         ev.check_strings(&out, pos)?;
@@ -519,12 +518,12 @@ fn apply<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize) -
     Ok(out)
 }
 
-fn apply_op<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: Coll<'a>, r: Coll<'a>, pos: usize) -> R<'a> {
+fn apply_op<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: &[Item<'a>], r: &[Item<'a>], pos: usize) -> R<'a> {
     match op {
         BinOp::Union => {
             ev.check_size(l.len() + r.len(), pos)?;
-            let mut all = l;
-            all.extend(r);
+            let mut all = super::copy_coll(l);
+            all.extend(r.iter().cloned());
             Ok(super::seen::distinct(all))
         }
         BinOp::Eq => Ok(b(coll_equals(&l, &r))),
