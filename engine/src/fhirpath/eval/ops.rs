@@ -526,10 +526,10 @@ fn apply_op<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: &[Item<'a>], r: &[Item<'a>], pos:
             all.extend(r.iter().cloned());
             Ok(super::seen::distinct(all))
         }
-        BinOp::Eq => Ok(b(coll_equals(&l, &r))),
-        BinOp::Ne => Ok(b(coll_equals(&l, &r).map(|v| !v))),
-        BinOp::Equiv => Ok(b(Some(coll_equiv(&l, &r)))),
-        BinOp::NotEquiv => Ok(b(Some(!coll_equiv(&l, &r)))),
+        BinOp::Eq => Ok(b(coll_equals(l, r))),
+        BinOp::Ne => Ok(b(coll_equals(l, r).map(|v| !v))),
+        BinOp::Equiv => Ok(b(Some(coll_equiv(l, r)))),
+        BinOp::NotEquiv => Ok(b(Some(!coll_equiv(l, r)))),
         BinOp::In | BinOp::Contains => {
             let (item, coll) = if op == BinOp::In { (&l, &r) } else { (&r, &l) };
             let Some(it) = single(item, pos)? else {
@@ -539,7 +539,7 @@ fn apply_op<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: &[Item<'a>], r: &[Item<'a>], pos:
             Ok(b(Some(coll.iter().any(|c| equals(&it, c) == Some(true)))))
         }
         BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-            let (Some(x), Some(y)) = (single(&l, pos)?, single(&r, pos)?) else {
+            let (Some(x), Some(y)) = (single(l, pos)?, single(r, pos)?) else {
                 return Ok(coll![]);
             };
             let o = compare(&x, &y, pos)?;
@@ -560,10 +560,10 @@ fn apply_op<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: &[Item<'a>], r: &[Item<'a>], pos:
                     },
                 })
             };
-            Ok(coll![Item::String(s(&l)? + &s(&r)?)])
+            Ok(coll![Item::String(s(l)? + &s(r)?)])
         }
         _ => {
-            let (Some(x), Some(y)) = (single(&l, pos)?, single(&r, pos)?) else {
+            let (Some(x), Some(y)) = (single(l, pos)?, single(r, pos)?) else {
                 return Ok(coll![]);
             };
             let bad = || FhirPathError::exec(pos, "arithmetic on a non-primitive value");
