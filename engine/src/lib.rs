@@ -17,6 +17,7 @@ pub mod model;
 pub mod outcome;
 pub mod policy;
 pub mod select;
+mod short_eq;
 pub mod terminology;
 pub mod validate;
 

@@ -127,7 +127,7 @@ impl Object {
         }
         self.members
             .iter()
-            .find(|m| &*m.key == key)
+            .find(|m| crate::short_eq::eq_str(&m.key, key))
             .map(|m| &m.value)
     }
 }

@@ -112,7 +112,8 @@ impl<'a> ChildLookup<'a> {
     pub fn find(&self, name: &str, hint: usize) -> Option<usize> {
         let fp = fingerprint(name);
         let is = |k: usize| {
-            self.prints[k] == fp && self.elements[self.children[k] as usize].name == name
+            self.prints[k] == fp
+                && crate::short_eq::eq_str(&self.elements[self.children[k] as usize].name, name)
         };
         let n = self.prints.len();
         let start = if self.distinct { hint.min(n) } else { 0 };

@@ -819,7 +819,9 @@ fn find_choice_child(
 
 /// Whether member `i` repeats the key of an earlier member.
 fn is_duplicate(members: &[Member], i: usize) -> bool {
-    members[..i].iter().any(|o| o.key == members[i].key)
+    members[..i]
+        .iter()
+        .any(|o| crate::short_eq::eq_str(&o.key, &members[i].key))
 }
 
 /// `valueDateTime` ↔ `dateTime`, `valueQuantity` ↔ `Quantity`.

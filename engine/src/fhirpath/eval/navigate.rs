@@ -6,6 +6,7 @@ use super::{Coll, Ev, R};
 use crate::fhirpath::model::{ChildInfo, ModelInfo};
 use crate::fhirpath::value::{Item, NodeItem, TypeName};
 use crate::json::{Node, Object, Value};
+use crate::short_eq;
 use std::cell::Cell;
 
 impl<'e, 'a> Ev<'e, 'a> {
@@ -23,7 +24,7 @@ impl<'e, 'a> Ev<'e, 'a> {
     /// of one type, so the last answer is kept (model names only).
     fn resource_type_name(&self, rt: &str) -> TypeName {
         if let Some(last) = self.last_resource.get() {
-            if last == rt {
+            if short_eq::eq_str(last, rt) {
                 return TypeName::from_static(last);
             }
         }
@@ -81,7 +82,7 @@ impl<'e, 'a> Ev<'e, 'a> {
         };
         let slot = self.children.slot(addr, name);
         if let Some((a, n, ci)) = slot.get() {
-            if a == addr && n == name {
+            if a == addr && short_eq::eq_str(n, name) {
                 return Some(ci);
             }
         }
@@ -121,16 +122,16 @@ impl<'e, 'a> Ev<'e, 'a> {
             // One pass finds both `key` and `_key`.
             for m in obj {
                 let k = m.key.as_bytes();
-                if k == kb {
+                if short_eq::eq(k, kb) {
                     val = val.or(Some(&m.value));
-                } else if k.len() == kb.len() + 1 && k[0] == b'_' && &k[1..] == kb {
+                } else if k.len() == kb.len() + 1 && k[0] == b'_' && short_eq::eq(&k[1..], kb) {
                     ext = ext.or(Some(&m.value));
                 }
             }
         } else {
             val = obj
                 .iter()
-                .find(|m| m.key.as_bytes() == kb)
+                .find(|m| short_eq::eq(m.key.as_bytes(), kb))
                 .map(|m| &m.value);
         }
         // Items of a member: an array's (null counts as absent) or the one
