@@ -32,9 +32,9 @@ pub enum Item<'a> {
     /// System.Decimal
     Decimal(Decimal),
     /// System.Date, System.DateTime or System.Time
-    Temporal(Temporal),
+    Temporal(Box<Temporal>),
     /// System.Quantity
-    Quantity(Quantity),
+    Quantity(Box<Quantity>),
     /// A type descriptor from `type()`: namespace and name.
     Type(&'static str, String),
 }
@@ -137,11 +137,11 @@ impl<'a> Item<'a> {
             }
             Value::String(s) => Some(match t {
                 "date" | "dateTime" | "instant" => match Temporal::parse_date_time(s) {
-                    Some(v) => Item::Temporal(v),
+                    Some(v) => Item::Temporal(Box::new(v)),
                     None => Item::String(s.to_string()),
                 },
                 "time" => match Temporal::parse_time(s) {
-                    Some(v) => Item::Temporal(v),
+                    Some(v) => Item::Temporal(Box::new(v)),
                     None => Item::String(s.to_string()),
                 },
                 "integer" | "positiveInt" | "unsignedInt" => match s.parse() {
@@ -194,7 +194,7 @@ impl<'a> Item<'a> {
                         .or_else(|| code.map(str::to_string))
                         .unwrap_or_else(|| "1".into()),
                 };
-                Some(Item::Quantity(Quantity { value, unit }))
+                Some(Item::Quantity(Box::new(Quantity { value, unit })))
             }
             _ => None,
         }

@@ -109,7 +109,9 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                     q.value = v;
                     Item::Quantity(q)
                 }),
-                Item::Temporal(t) => temporal_boundary(&t, p, high).map(Item::Temporal),
+                Item::Temporal(t) => {
+                    temporal_boundary(&t, p, high).map(|t| Item::Temporal(Box::new(t)))
+                }
                 _ => None,
             }
             .into_iter()
@@ -128,7 +130,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
         })(),
         "comparable" => (|| {
             let q = |v: Option<Item<'static>>| match v {
-                Some(Item::Quantity(q)) => Some(q),
+                Some(Item::Quantity(q)) => Some(*q),
                 Some(Item::Integer(i)) => Some(Quantity {
                     value: Decimal::from_i64(i),
                     unit: "1".into(),

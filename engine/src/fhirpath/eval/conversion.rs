@@ -126,11 +126,11 @@ fn convert(v: &Item<'_>, to: &str, unit: Option<&str>) -> Option<Item<'static>> 
         t.kind = TemporalKind::Date;
         t.precision = t.precision.min(DAY);
         t.tz = None;
-        I::Temporal(t)
+        I::Temporal(Box::new(t))
     };
     let as_date_time = |mut t: Tmp| {
         t.kind = TemporalKind::DateTime;
-        I::Temporal(t)
+        I::Temporal(Box::new(t))
     };
     Some(match (to, v.to_system()?) {
         ("Boolean", I::Boolean(b)) => I::Boolean(b),
@@ -151,12 +151,14 @@ fn convert(v: &Item<'_>, to: &str, unit: Option<&str>) -> Option<Item<'static>> 
         ("Decimal", I::Boolean(b)) => I::Decimal(Dec::from_i64(b as i64)),
         ("Decimal", I::String(s)) if is_dec_text(&s) => I::Decimal(Dec::parse(&s)?),
         ("String", v) => I::String(v.to_display_string()?),
-        ("Date", I::Temporal(t)) if t.kind != TemporalKind::Time => as_date(t),
+        ("Date", I::Temporal(t)) if t.kind != TemporalKind::Time => as_date(*t),
         ("Date", I::String(s)) => as_date(Tmp::parse_date_time(&s)?),
-        ("DateTime", I::Temporal(t)) if t.kind != TemporalKind::Time => as_date_time(t),
+        ("DateTime", I::Temporal(t)) if t.kind != TemporalKind::Time => as_date_time(*t),
         ("DateTime", I::String(s)) => as_date_time(Tmp::parse_date_time(&s)?),
         ("Time", I::Temporal(t)) if t.kind == TemporalKind::Time => I::Temporal(t),
-        ("Time", I::String(s)) => I::Temporal(Tmp::parse_time(s.strip_prefix('T').unwrap_or(&s))?),
+        ("Time", I::String(s)) => I::Temporal(Box::new(Tmp::parse_time(
+            s.strip_prefix('T').unwrap_or(&s),
+        )?)),
         ("Quantity", v) => {
             let unity = |value| Quantity {
                 value,
@@ -166,14 +168,14 @@ fn convert(v: &Item<'_>, to: &str, unit: Option<&str>) -> Option<Item<'static>> 
                 I::Integer(i) => unity(Dec::from_i64(i)),
                 I::Decimal(d) => unity(d),
                 I::Boolean(b) => unity(Dec::new(if b { 10 } else { 0 }, 1)),
-                I::Quantity(q) => q,
+                I::Quantity(q) => *q,
                 I::String(s) => parse_quantity(&s)?,
                 _ => return None,
             };
-            I::Quantity(match unit {
+            I::Quantity(Box::new(match unit {
                 Some(u) => q.convert_to(calendar_keyword(u).unwrap_or(u))?,
                 None => q,
-            })
+            }))
         }
         _ => return None,
     })

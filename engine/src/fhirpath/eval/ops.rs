@@ -62,14 +62,14 @@ fn json_equiv(a: &Node, b: &Node) -> bool {
 type Pair = (Option<Item<'static>>, Option<Item<'static>>);
 fn promote(a: Option<Item<'static>>, b: Option<Item<'static>>) -> Pair {
     let q = |v: &Item<'static>| match v {
-        Item::Integer(i) => Some(Item::Quantity(Q {
+        Item::Integer(i) => Some(Item::Quantity(Box::new(Q {
             value: Decimal::from_i64(*i),
             unit: "1".into(),
-        })),
-        Item::Decimal(d) => Some(Item::Quantity(Q {
+        }))),
+        Item::Decimal(d) => Some(Item::Quantity(Box::new(Q {
             value: *d,
             unit: "1".into(),
-        })),
+        }))),
         _ => None,
     };
     match (&a, &b) {
@@ -309,7 +309,7 @@ pub(crate) fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usiz
                 t.precision = MILLI;
             }
             match t.add(n, unit) {
-                Some(v) => Temporal(v),
+                Some(v) => Temporal(Box::new(v)),
                 None => {
                     return Err(FhirPathError::exec(
                         pos,
@@ -329,14 +329,14 @@ pub(crate) fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usiz
             } else {
                 a.value.sub(b.value)
             };
-            Quantity(Q {
+            Quantity(Box::new(Q {
                 value: v.ok_or_else(over)?,
                 unit,
-            })
+            }))
         }
         (BinOp::Mul | BinOp::Div, Quantity(a), Quantity(b)) => {
             match a.mul_div(&b, op == BinOp::Div) {
-                Some(q) => Quantity(q),
+                Some(q) => Quantity(Box::new(q)),
                 None => return Ok(coll![]),
             }
         }
@@ -348,19 +348,19 @@ pub(crate) fn arith<'a>(op: BinOp, l: Item<'static>, r: Item<'static>, pos: usiz
                 a.value.div(d)
             };
             match v {
-                Some(value) => Quantity(Q {
+                Some(value) => Quantity(Box::new(Q {
                     value,
                     unit: a.unit,
-                }),
+                })),
                 None => return Ok(coll![]),
             }
         }
         (BinOp::Mul, n @ (Integer(_) | Decimal(_)), Quantity(a)) => {
             let d = num(&n).ok_or_else(err)?;
-            Quantity(Q {
+            Quantity(Box::new(Q {
                 value: a.value.mul(d).ok_or_else(over)?,
                 unit: a.unit,
-            })
+            }))
         }
         (op, a, b) => {
             let (x, y) = (num(&a).ok_or_else(err)?, num(&b).ok_or_else(err)?);

@@ -320,7 +320,7 @@ mod tests {
             value: Decimal::from_i64(180),
             unit: "s".into(),
         };
-        assert!(seen.insert(&Item::Quantity(min)));
-        assert!(!seen.insert(&Item::Quantity(secs)));
+        assert!(seen.insert(&Item::Quantity(Box::new(min))));
+        assert!(!seen.insert(&Item::Quantity(Box::new(secs))));
     }
 }

@@ -35,7 +35,7 @@ pub(crate) const NAMES: [&str; 10] = [
 
 fn temporal(v: Item<'_>) -> Option<Temporal> {
     match v {
-        Item::Temporal(t) => Some(t),
+        Item::Temporal(t) => Some(*t),
         Item::String(s) => Temporal::parse_date_time(&s)
             .or_else(|| Temporal::parse_time(s.strip_prefix('T').unwrap_or(&s))),
         _ => None,
@@ -63,14 +63,14 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 d.kind = TemporalKind::Date;
                 d.precision = d.precision.min(DAY);
                 d.tz = None;
-                Some(Item::Temporal(d))
+                Some(Item::Temporal(Box::new(d)))
             }
             "timeOf" if t.kind == TemporalKind::DateTime && t.precision >= HOUR => {
                 let mut d = t.clone();
                 d.kind = TemporalKind::Time;
                 d.tz = None;
                 d.c[..HOUR].iter_mut().for_each(|x| *x = 0);
-                Some(Item::Temporal(d))
+                Some(Item::Temporal(Box::new(d)))
             }
             "dateOf" | "timeOf" => None,
             _ => {

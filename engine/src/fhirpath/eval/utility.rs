@@ -90,7 +90,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 }
                 _ => {}
             }
-            Ok(coll![Item::Temporal(t)])
+            Ok(coll![Item::Temporal(Box::new(t))])
         })(),
         "type" => Ok(c
             .inp
