@@ -120,16 +120,15 @@ impl Object {
         self.keys & UNDERSCORE != 0
     }
 
-    /// The value of the first member named `key`. Inlined: most callers
-    /// name a constant key, and the comparison then folds to its length.
-    #[inline(always)]
+    /// The value of the first member named `key` (a plain comparison: most
+    /// callers name a constant key, which the compiler compares inline).
     pub fn get(&self, key: &str) -> Option<&Node> {
         if !self.may_have(key) {
             return None;
         }
         self.members
             .iter()
-            .find(|m| crate::short_eq::eq_str(&m.key, key))
+            .find(|m| &*m.key == key)
             .map(|m| &m.value)
     }
 }
