@@ -244,20 +244,30 @@ impl<'e, 'a> Ev<'e, 'a> {
     }
 
     pub fn eval(&self, e: &Expr, focus: &[Item<'a>], fr: &Frame<'_, 'a>) -> R<'a> {
+        if let (Some(memo), Some(cache)) = (&e.memo, self.cache) {
+            if memo.worth_keeping() {
+                return self
+                    .eval_kept(cache, memo, e, focus, fr)
+                    .map(Val::into_coll);
+            }
+        }
+        let d = self.enter(e)?;
+        let r = self.eval_inner(e, focus, fr);
+        self.depth.set(d - 1);
+        r
+    }
+
+    /// Counts a step and one more level of nesting (an error past either
+    /// limit); the caller sets the depth back to the answer minus one.
+    #[inline]
+    fn enter(&self, e: &Expr) -> Result<usize, FhirPathError> {
         self.tick(1, e.pos)?;
         let d = self.depth.get() + 1;
         if d > MAX_DEPTH {
             return Err(FhirPathError::exec(e.pos, "evaluation nested too deeply"));
         }
         self.depth.set(d);
-        let r = match (&e.memo, self.cache) {
-            (Some(memo), Some(cache)) if memo.worth_keeping() => self
-                .eval_shared(cache, memo, e, focus, fr)
-                .map(Val::into_coll),
-            _ => self.eval_inner(e, focus, fr),
-        };
-        self.depth.set(d - 1);
-        r
+        Ok(d)
     }
 
     /// `f` on the result of `e`: a result kept in the shared cache is
@@ -284,7 +294,9 @@ impl<'e, 'a> Ev<'e, 'a> {
         f(v)
     }
 
-    /// [`Ev::eval`] of a node whose result the shared cache keeps.
+    /// [`Ev::eval`] of a node whose result the shared cache keeps: the
+    /// kept result, else [`Ev::eval_inner`]'s, kept (out of line: its key
+    /// would enlarge the frame of every [`Ev::eval`]).
     #[inline(never)]
     fn eval_kept(
         &self,
@@ -294,13 +306,14 @@ impl<'e, 'a> Ev<'e, 'a> {
         focus: &[Item<'a>],
         fr: &Frame<'_, 'a>,
     ) -> Result<Val<'a>, FhirPathError> {
-        self.tick(1, e.pos)?;
-        let d = self.depth.get() + 1;
-        if d > MAX_DEPTH {
-            return Err(FhirPathError::exec(e.pos, "evaluation nested too deeply"));
-        }
-        self.depth.set(d);
-        let r = self.eval_shared(cache, memo, e, focus, fr);
+        let d = self.enter(e)?;
+        let r = match self.cache_key(memo, focus, fr) {
+            None => self.eval_inner(e, focus, fr).map(Val::Own),
+            Some(key) => match cache.get(&key) {
+                Some(v) => Ok(v),
+                None => self.eval_inner(e, focus, fr).map(|r| cache.put(key, r)),
+            },
+        };
         self.depth.set(d - 1);
         r
     }
@@ -355,27 +368,6 @@ impl<'e, 'a> Ev<'e, 'a> {
             self.model_addr,
             self.strict_singletons,
         )
-    }
-
-    /// [`Ev::eval_inner`] through the shared cache (out of line: its key
-    /// would enlarge the frame of every [`Ev::eval`]).
-    #[inline(never)]
-    fn eval_shared(
-        &self,
-        cache: &super::EvalCache<'a>,
-        memo: &super::memo::Memo,
-        e: &Expr,
-        focus: &[Item<'a>],
-        fr: &Frame<'_, 'a>,
-    ) -> Result<Val<'a>, FhirPathError> {
-        let Some(key) = self.cache_key(memo, focus, fr) else {
-            return self.eval_inner(e, focus, fr).map(Val::Own);
-        };
-        if let Some(v) = cache.get(&key) {
-            return Ok(v);
-        }
-        let r = self.eval_inner(e, focus, fr)?;
-        Ok(cache.put(key, r))
     }
 
     /// The frequent node kinds; the others are in [`Ev::eval_rare`], out
