@@ -40,8 +40,8 @@ macro_rules! coll {
 }
 pub(crate) use coll;
 
-/// A result kept in the shared cache, or one that could not be kept (the
-/// cache is full).
+/// The result of a node that the shared cache keeps: kept, or not when
+/// the focus gives no key or the cache is full.
 pub(crate) enum Val<'a> {
     /// Not kept.
     Own(Coll<'a>),
