@@ -61,11 +61,12 @@ impl<'a> std::ops::Deref for Val<'a> {
 }
 
 impl<'a> Val<'a> {
-    /// The items as a collection of one's own (a copy when shared).
+    /// The items as a collection of one's own (a copy when kept: the
+    /// cache holds the other reference).
     pub fn into_coll(self) -> Coll<'a> {
         match self {
             Val::Own(c) => c,
-            Val::Kept(k) => std::sync::Arc::try_unwrap(k).unwrap_or_else(|k| copy_coll(&k)),
+            Val::Kept(k) => copy_coll(&k),
         }
     }
 }
@@ -100,6 +101,17 @@ pub(crate) struct Frame<'f, 'a> {
     pub this: &'f [Item<'a>],
     pub index: Option<i64>,
     pub total: Option<&'f [Item<'a>]>,
+}
+
+impl<'f, 'a> Frame<'f, 'a> {
+    /// The scope of a lambda argument on one item of its input.
+    fn of_item(item: &'f Item<'a>, index: usize, total: Option<&'f [Item<'a>]>) -> Self {
+        Frame {
+            this: std::slice::from_ref(item),
+            index: Some(index as i64),
+            total,
+        }
+    }
 }
 
 /// Evaluation state shared by all function families.
@@ -546,13 +558,8 @@ impl<'e, 'a> Ev<'e, 'a> {
         index: usize,
         total: Option<&[Item<'a>]>,
     ) -> R<'a> {
-        let this = std::slice::from_ref(item);
-        let fr = Frame {
-            this,
-            index: Some(index as i64),
-            total,
-        };
-        self.eval(e, this, &fr)
+        let fr = Frame::of_item(item, index, total);
+        self.eval(e, fr.this, &fr)
     }
 
     /// [`Ev::lambda`] for a reader (see [`Ev::with_val`]).
@@ -563,13 +570,8 @@ impl<'e, 'a> Ev<'e, 'a> {
         index: usize,
         f: impl FnOnce(&[Item<'a>]) -> Result<T, FhirPathError>,
     ) -> Result<T, FhirPathError> {
-        let this = std::slice::from_ref(item);
-        let fr = Frame {
-            this,
-            index: Some(index as i64),
-            total: None,
-        };
-        self.with_val(e, this, &fr, f)
+        let fr = Frame::of_item(item, index, None);
+        self.with_val(e, fr.this, &fr, f)
     }
 
     /// The single integer of a collection (error for several or non-integer).

@@ -531,7 +531,7 @@ fn apply_op<'a>(ev: &Ev<'_, 'a>, op: BinOp, l: &[Item<'a>], r: &[Item<'a>], pos:
         BinOp::Equiv => Ok(b(Some(coll_equiv(l, r)))),
         BinOp::NotEquiv => Ok(b(Some(!coll_equiv(l, r)))),
         BinOp::In | BinOp::Contains => {
-            let (item, coll) = if op == BinOp::In { (&l, &r) } else { (&r, &l) };
+            let (item, coll) = if op == BinOp::In { (l, r) } else { (r, l) };
             let Some(it) = single(item, pos)? else {
                 return Ok(coll![]);
             };
