@@ -86,60 +86,90 @@ fn tag_end(s: &[u8]) -> Option<usize> {
     None
 }
 
-/// An element name as an integer: its bytes lower-cased, zero-padded, and
-/// its length in the last byte (so that a name with a NUL byte differs
-/// from a shorter one); `None` when empty or longer than 15 bytes (no
-/// allowed name is).
-fn pack(name: &[u8]) -> Option<u128> {
-    if name.is_empty() || name.len() > 15 {
+/// An element name of one to eight bytes as an integer: its bytes
+/// lower-cased, little-endian, with its length (so that a name with a NUL
+/// byte differs from a shorter one); `None` for other lengths.
+fn pack(name: &[u8]) -> Option<(u64, u8)> {
+    if name.is_empty() || name.len() > 8 {
         return None;
     }
-    let mut buf = [0u8; 16];
-    for (d, c) in buf.iter_mut().zip(name) {
-        *d = c.to_ascii_lowercase();
+    let mut x = 0u64;
+    for (i, c) in name.iter().enumerate() {
+        x |= u64::from(c.to_ascii_lowercase()) << (8 * i);
     }
-    buf[15] = name.len() as u8;
-    Some(u128::from_be_bytes(buf))
+    Some((x, name.len() as u8))
 }
 
-/// The bucket of a packed name: its first byte and its length pick one
-/// of 512 buckets, which hold no more than a few allowed names.
-fn bucket(packed: u128) -> usize {
-    let first = (packed >> 120) as usize & 31;
-    let len = packed as usize & 15;
-    first * 16 + len
+/// Slots of [`ALLOWED_TABLE`]: a power of two, at least twice the names.
+const SLOTS: usize = 128;
+
+/// The first slot of a packed name in [`ALLOWED_TABLE`].
+fn slot((x, len): (u64, u8)) -> usize {
+    ((x ^ u64::from(len)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57) as usize & (SLOTS - 1)
 }
 
-/// [`ALLOWED`] packed and grouped by [`bucket`]: narratives hold thousands
-/// of tags, and a look-up then compares one or two integers.
-static ALLOWED_INDEX: LazyLock<(Vec<u16>, Vec<u128>)> = LazyLock::new(|| {
-    let mut names: Vec<u128> = ALLOWED.iter().filter_map(|n| pack(n.as_bytes())).collect();
-    names.sort_unstable_by_key(|&p| (bucket(p), p));
-    let mut starts = vec![0u16; 513];
-    for &p in &names {
-        starts[bucket(p) + 1] += 1;
+/// The allowed names of up to eight bytes, packed, in an open-addressed
+/// table (length 0 marks a free slot): narratives hold thousands of tags,
+/// and a look-up then mostly compares one integer.
+static ALLOWED_TABLE: LazyLock<[(u64, u8); SLOTS]> = LazyLock::new(|| {
+    let mut t = [(0, 0); SLOTS];
+    for p in ALLOWED.iter().filter_map(|n| pack(n.as_bytes())) {
+        let mut i = slot(p);
+        while t[i].1 != 0 {
+            i = (i + 1) & (SLOTS - 1);
+        }
+        t[i] = p;
     }
-    for i in 1..starts.len() {
-        starts[i] += starts[i - 1];
-    }
-    (starts, names)
+    t
 });
 
-/// Whether `name` (any case) is in [`ALLOWED`].
+/// Whether `name` (any case) is in [`ALLOWED`]. Inlined into the scan: a
+/// call per start tag cost more than the look-up.
+#[inline(always)]
 fn allowed_element(name: &[u8]) -> bool {
     let Some(p) = pack(name) else {
-        return false;
+        // Longer names are few (`blockquote`).
+        return name.len() > 8
+            && ALLOWED
+                .iter()
+                .any(|a| a.as_bytes().eq_ignore_ascii_case(name));
     };
-    let (starts, names) = &*ALLOWED_INDEX;
-    let b = bucket(p);
-    names[starts[b] as usize..starts[b + 1] as usize].contains(&p)
+    let t = &*ALLOWED_TABLE;
+    let mut i = slot(p);
+    loop {
+        match t[i] {
+            q if q == p => return true,
+            (_, 0) => return false,
+            _ => i = (i + 1) & (SLOTS - 1),
+        }
+    }
 }
+
+/// Byte classes for the scan: [`WS`] and [`PLAIN`] bits by byte.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 0x80 {
+        let b = c as u8;
+        t[c] = if matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
+            WS
+        } else if matches!(b, b'>' | b'/' | b'=' | b'"' | b'\'' | b'<') {
+            0
+        } else {
+            PLAIN
+        };
+        c += 1;
+    }
+    t
+};
+const WS: u8 = 1;
+const PLAIN: u8 = 2;
 
 /// `char::is_whitespace` for an ASCII byte (it includes vertical tab,
 /// which `u8::is_ascii_whitespace` does not).
 #[inline]
 fn ascii_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
+    CLASS[b as usize] & WS != 0
 }
 
 /// The first position at or after `i` (a character boundary) that is not
@@ -191,6 +221,26 @@ fn find_ws_or(s: &str, from: usize, stop: impl Fn(u8) -> bool) -> Option<usize> 
     None
 }
 
+/// The first position of `c` in `b` at or after `from`. The text between
+/// two tags is mostly empty or short: the next eight bytes are tested as
+/// one word first (the lowest flagged byte of the mask is exactly the
+/// first match), memchr searches what runs longer.
+#[inline]
+fn find_byte(b: &[u8], from: usize, c: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let rest = b.get(from..)?;
+    let Some(word) = rest.first_chunk::<8>() else {
+        return memchr::memchr(c, rest).map(|p| from + p);
+    };
+    let x = u64::from_le_bytes(*word) ^ (ONES * u64::from(c));
+    let hits = x.wrapping_sub(ONES) & !x & HIGH;
+    if hits != 0 {
+        return Some(from + (hits.trailing_zeros() / 8) as usize);
+    }
+    memchr::memchr(c, &rest[8..]).map(|p| from + 8 + p)
+}
+
 /// txt-1 and txt-2: only allowed elements, no scripting attributes, and
 /// some non-whitespace text (or an image). Narratives are most of a
 /// SHIN-NY bundle's bytes and hold thousands of short tags, so this is a
@@ -200,16 +250,8 @@ pub(crate) fn html_ok(x: &str) -> bool {
     let b = x.as_bytes();
     let mut at = 0;
     let mut has_content = false;
-    loop {
-        // Tags often follow each other directly (`</b><a`).
-        let lt = if b.get(at) == Some(&b'<') {
-            at
-        } else {
-            match memchr::memchr(b'<', &b[at..]) {
-                Some(rel) => at + rel,
-                None => break,
-            }
-        };
+    // Tags often follow each other directly (`</b><a`).
+    while let Some(lt) = find_byte(b, at, b'<') {
         if !has_content && skip_ws(x, at) < lt {
             has_content = true;
         }
@@ -220,6 +262,17 @@ pub(crate) fn html_ok(x: &str) -> bool {
                 None => return false,
             }
             continue;
+        }
+        if b.get(at) == Some(&b'/') {
+            // A closing tag (`</p>`): nothing in it is checked.
+            let mut i = at + 1;
+            while b.get(i).copied().is_some_and(plain) {
+                i += 1;
+            }
+            if b.get(i) == Some(&b'>') {
+                at = i + 1;
+                continue;
+            }
         }
         match start_tag(b, at) {
             Some(Tag::Ok { end, img }) => {
@@ -280,7 +333,7 @@ enum Tag {
 /// unquoted value, in the one-pass reading of a tag.
 #[inline]
 fn plain(c: u8) -> bool {
-    c < 0x80 && !ascii_ws(c) && !matches!(c, b'>' | b'/' | b'=' | b'"' | b'\'' | b'<')
+    CLASS[c as usize] & PLAIN != 0
 }
 
 /// A start tag from `at` (after its `<`) read in one pass: name,
