@@ -75,8 +75,11 @@ fn key_bit(key: &[u8]) -> u64 {
     let h = (key.len() as u32)
         .wrapping_mul(131)
         .wrapping_add(u32::from(first).wrapping_mul(31))
-        .wrapping_add(u32::from(last).wrapping_mul(7));
-    1 << (h % 63)
+        .wrapping_add(u32::from(last).wrapping_mul(7))
+        .wrapping_mul(0x9E37_79B9);
+    // Bits 0 to 62 (63 is the `_` flag), by multiply and shift rather
+    // than a remainder: every navigation step computes one.
+    1 << ((u64::from(h) * 63) >> 32)
 }
 
 impl Object {

@@ -116,23 +116,35 @@ impl<'e, 'a> Ev<'e, 'a> {
         if !obj.may_have(key) {
             return;
         }
-        let (mut val, mut ext) = (None, None);
         let kb = key.as_bytes();
-        if obj.has_underscore_keys() {
-            // One pass finds both `key` and `_key`.
-            for m in obj {
-                let k = m.key.as_bytes();
-                if short_eq::eq(k, kb) {
-                    val = val.or(Some(&m.value));
-                } else if k.len() == kb.len() + 1 && k[0] == b'_' && short_eq::eq(&k[1..], kb) {
-                    ext = ext.or(Some(&m.value));
+        if !obj.has_underscore_keys() {
+            // The common case, kept short: no `_key` sibling to pair.
+            let Some(m) = obj.iter().find(|m| short_eq::eq(m.key.as_bytes(), kb)) else {
+                return;
+            };
+            match &m.value.value {
+                Value::Null => {}
+                Value::Array(a) => {
+                    if a.len() > 1 {
+                        out.reserve(a.len());
+                    }
+                    for n in a.iter().filter(|n| !matches!(n.value, Value::Null)) {
+                        out.push(Item::node(n, self.type_of_value(n, t)));
+                    }
                 }
+                _ => out.push(Item::node(&m.value, self.type_of_value(&m.value, t))),
             }
-        } else {
-            val = obj
-                .iter()
-                .find(|m| short_eq::eq(m.key.as_bytes(), kb))
-                .map(|m| &m.value);
+            return;
+        }
+        // One pass finds both `key` and `_key`.
+        let (mut val, mut ext) = (None, None);
+        for m in obj {
+            let k = m.key.as_bytes();
+            if short_eq::eq(k, kb) {
+                val = val.or(Some(&m.value));
+            } else if k.len() == kb.len() + 1 && k[0] == b'_' && short_eq::eq(&k[1..], kb) {
+                ext = ext.or(Some(&m.value));
+            }
         }
         // Items of a member: an array's (null counts as absent) or the one
         // value; read by index so that nothing is collected.
