@@ -101,10 +101,17 @@ impl<'e, 'a> Ev<'e, 'a> {
     /// uses: `Bundle.entry.resource`, `contained`, `Parameters`) or
     /// untyped hold resources, so others are not searched for a
     /// `resourceType` member.
+    #[inline]
     fn type_of_value(&self, node: &Node, declared: &TypeName) -> TypeName {
-        if !matches!(&**declared, "Resource" | "DomainResource" | "") {
-            return declared.clone();
+        if matches!(&**declared, "Resource" | "DomainResource" | "") {
+            return self.resource_type_of(node, declared);
         }
+        declared.clone()
+    }
+
+    /// [`Ev::type_of_value`] of a value that may be a resource.
+    #[inline(never)]
+    fn resource_type_of(&self, node: &Node, declared: &TypeName) -> TypeName {
         match node.get("resourceType").and_then(Node::as_str) {
             Some(rt) if rt != &**declared => self.resource_type_name(rt),
             _ => declared.clone(),
