@@ -4,7 +4,7 @@
 # with the SHIN-NY example bundles using Debian's wrk, printing requests/s
 # and p50/p99 latency for each. Bounded: DURATION seconds per endpoint.
 #
-#   bash service/loadtest.sh            # DURATION=20 CONNECTIONS=16 PORT=18181
+#   bash service/loadtest.sh            # DURATION=20 CONNECTIONS=16 PORT=18181 PROFILE=dist
 #   STORAGE=postgres PG_URL="$(bash service/ci-postgres.sh | tail -n 1)" bash service/loadtest.sh
 #
 # Targets on a 2-core machine: 1,000 $validate/s and 300 stored
@@ -20,7 +20,10 @@ PACKAGES="${FHIR_PACKAGE_CACHE:-$ROOT/../shared/fhir-packages}"
 BUNDLE_DIR="${BUNDLE_DIR:-$PACKAGES/us.ny.hrsn#1.9.4/package/example}"
 
 command -v wrk >/dev/null || { echo "loadtest: installing wrk" >&2; apt-get install -y -qq wrk >&2; }
-cargo build --release -q -p shinny-service --manifest-path "$ROOT/Cargo.toml"
+# The shipped build (`dist`: one codegen unit, whole-program LTO; a few
+# minutes the first time); PROFILE=release for a quicker build.
+PROFILE="${PROFILE:-dist}"
+cargo build --profile "$PROFILE" -q -p shinny-service --manifest-path "$ROOT/Cargo.toml"
 
 WORK="$(mktemp -d)"
 KEY="load-test-key-$RANDOM$RANDOM"
@@ -52,7 +55,7 @@ name = "Load Test QE"
 api_key_sha256 = ["$KEY_SHA"]
 TOML
 
-RUST_LOG="${RUST_LOG:-warn}" "$ROOT/target/release/shinny-service" --config "$WORK/config.toml" \
+RUST_LOG="${RUST_LOG:-warn}" "$ROOT/target/$PROFILE/shinny-service" --config "$WORK/config.toml" \
     2> "$WORK/service.log" &
 PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
