@@ -19,6 +19,8 @@ pub mod policy;
 pub mod select;
 mod short_eq;
 pub mod terminology;
+#[cfg(test)]
+mod test_rng;
 pub mod validate;
 
 pub use model::{Context, ContextBuilder, LoadReport, PackageInfo};

@@ -376,13 +376,7 @@ mod tests {
     #[test]
     fn contains_agrees_with_std_on_random_text() {
         const ALPHABET: &[u8] = b"ab/S-e1";
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15u64);
         let (mut found, mut total) = (0, 0);
         for _ in 0..20_000 {
             let len = 32 + next(60);

@@ -137,13 +137,7 @@ fn agrees_with_the_first_implementation() {
         "/>",
         " ONload='a'",
     ];
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1du64);
     let (mut checked, mut rejected) = (0, 0);
     for d in &divs {
         assert_eq!(html_ok(d), oracle::html_ok(d), "{d}");
