@@ -256,13 +256,27 @@ impl<'e, 'a> Ev<'e, 'a> {
     }
 
     pub fn eval(&self, e: &Expr, focus: &[Item<'a>], fr: &Frame<'_, 'a>) -> R<'a> {
-        if let (Some(memo), Some(cache)) = (&e.memo, self.cache) {
-            if memo.worth_keeping() {
-                return self
-                    .eval_kept(cache, memo, e, focus, fr)
-                    .map(Val::into_coll);
-            }
+        match self.kept(e) {
+            Some((cache, memo)) => self
+                .eval_kept(cache, memo, e, focus, fr)
+                .map(Val::into_coll),
+            None => self.eval_plain(e, focus, fr),
         }
+    }
+
+    /// The shared cache and the node's key, when the cache keeps the
+    /// node's results.
+    #[inline]
+    fn kept<'x>(&self, e: &'x Expr) -> Option<(&'e super::EvalCache<'a>, &'x super::memo::Memo)> {
+        let (Some(memo), Some(cache)) = (&e.memo, self.cache) else {
+            return None;
+        };
+        memo.worth_keeping().then_some((cache, memo))
+    }
+
+    /// [`Ev::eval`] of a node whose results are not kept.
+    #[inline]
+    fn eval_plain(&self, e: &Expr, focus: &[Item<'a>], fr: &Frame<'_, 'a>) -> R<'a> {
         let d = self.enter(e)?;
         let r = self.eval_inner(e, focus, fr);
         self.depth.set(d - 1);
@@ -293,13 +307,13 @@ impl<'e, 'a> Ev<'e, 'a> {
         f: impl FnOnce(&[Item<'a>]) -> Result<T, FhirPathError>,
     ) -> Result<T, FhirPathError> {
         let (kept, own);
-        let v: &[Item<'a>] = match (&e.memo, self.cache) {
-            (Some(memo), Some(cache)) if memo.worth_keeping() => {
+        let v: &[Item<'a>] = match self.kept(e) {
+            Some((cache, memo)) => {
                 kept = self.eval_kept(cache, memo, e, focus, fr)?;
                 &kept
             }
-            _ => {
-                own = self.eval(e, focus, fr)?;
+            None => {
+                own = self.eval_plain(e, focus, fr)?;
                 &own
             }
         };
@@ -340,12 +354,9 @@ impl<'e, 'a> Ev<'e, 'a> {
         fr: &Frame<'_, 'a>,
         f: impl FnOnce(&[Item<'a>]) -> T,
     ) -> Result<Option<T>, FhirPathError> {
-        let (Some(memo), Some(cache)) = (&e.memo, self.cache) else {
+        let Some((cache, memo)) = self.kept(e) else {
             return Ok(None);
         };
-        if !memo.worth_keeping() {
-            return Ok(None);
-        }
         let Some(key) = self.cache_key(memo, focus, fr) else {
             return Ok(None);
         };
