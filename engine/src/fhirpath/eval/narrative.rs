@@ -263,18 +263,7 @@ pub(crate) fn html_ok(x: &str) -> bool {
             }
             continue;
         }
-        if b.get(at) == Some(&b'/') {
-            // A closing tag (`</p>`): nothing in it is checked.
-            let mut i = at + 1;
-            while b.get(i).copied().is_some_and(plain) {
-                i += 1;
-            }
-            if b.get(i) == Some(&b'>') {
-                at = i + 1;
-                continue;
-            }
-        }
-        match start_tag(b, at) {
+        match read_tag(b, at) {
             Some(Tag::Ok { end, img }) => {
                 at = end;
                 has_content |= img;
@@ -319,7 +308,7 @@ pub(crate) fn html_ok(x: &str) -> bool {
     has_content
 }
 
-/// What [`start_tag`] made of a tag.
+/// What [`read_tag`] made of a tag.
 enum Tag {
     /// Allowed, ending before `end`; `img` when it is an image.
     Ok {
@@ -336,16 +325,28 @@ fn plain(c: u8) -> bool {
     CLASS[c as usize] & PLAIN != 0
 }
 
-/// A start tag from `at` (after its `<`) read in one pass: name,
-/// attributes and end together, quoted values skipped once. `None` for
-/// whatever it does not read (closing tags, declarations, non-ASCII or
-/// stray quotes and slashes, an unterminated quote): the general
-/// reading, which finds the tag's end first, decides those, so the
-/// answers are the same.
+/// A tag from `at` (after its `<`) read in one pass: a start tag's name,
+/// attributes and end together, quoted values skipped once; a plain
+/// closing tag (`</p>`, nothing in it is checked) to its end. `None` for
+/// whatever it does not read (other closing tags, declarations,
+/// non-ASCII or stray quotes and slashes, an unterminated quote): the
+/// general reading, which finds the tag's end first, decides those, so
+/// the answers are the same.
 #[inline]
-fn start_tag(b: &[u8], at: usize) -> Option<Tag> {
-    if matches!(b.get(at), Some(b'!' | b'?')) {
-        return None; // declarations and processing instructions
+fn read_tag(b: &[u8], at: usize) -> Option<Tag> {
+    match b.get(at) {
+        Some(b'!' | b'?') => return None, // declarations and processing instructions
+        Some(b'/') => {
+            let mut i = at + 1;
+            while b.get(i).copied().is_some_and(plain) {
+                i += 1;
+            }
+            return (b.get(i) == Some(&b'>')).then_some(Tag::Ok {
+                end: i + 1,
+                img: false,
+            });
+        }
+        _ => {}
     }
     let mut i = at;
     while b.get(i).copied().is_some_and(plain) {
