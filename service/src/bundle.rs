@@ -111,8 +111,12 @@ fn steering(state: &AppState, headers: &HeaderMap) -> Result<Steering, ApiError>
 }
 
 /// Reads the body up to the configured limit (413 beyond it) and within
-/// the configured time (408 after it).
-async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>, ApiError> {
+/// the configured time (408 after it), every error an OperationOutcome.
+pub(crate) async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Vec<u8>, ApiError> {
     let limit = state.config.server.max_body_bytes;
     let too_large = || {
         ApiError::new(

@@ -9,7 +9,7 @@ use crate::storage::{
     decode_cursor, encode_cursor, parse_rfc3339, InteractionRecord, ListQuery, StoreResult,
 };
 use crate::tenants::ClientCert;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -51,7 +51,7 @@ async fn blocking<T: Send + 'static>(
 /// `GET /Bundle/$status/{id}[?diagnostics=full]`.
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     cert: Option<Extension<ClientCert>>,
     headers: HeaderMap,
@@ -60,6 +60,7 @@ pub async fn get_one(
         .tenants
         .authenticate(&headers, cert.map(|c| c.0))
         .map_err(auth_error)?;
+    let Path(id) = id.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let Query(params) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let mut full = false;
     for (k, v) in &params {

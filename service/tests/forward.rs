@@ -281,6 +281,26 @@ fn faults_replay_and_results(db: Db) {
     };
     result(common::KEY_A, id0).assert_outcome(401);
     result(LAKE_KEY, "unknown").assert_outcome(404);
+    // Bodies past the configured limit (4 MiB here) are refused with an
+    // OperationOutcome, on both forwarding endpoints.
+    let big = vec![b' '; 5 << 20];
+    for (path, key) in [
+        (format!("/Bundle/$result/{id0}"), LAKE_KEY),
+        ("/Bundle/$replay".to_string(), ADMIN_KEY),
+    ] {
+        s.request("POST", &path)
+            .header("X-API-Key", key)
+            .header("Content-Type", "application/json")
+            .body(&big)
+            .send()
+            .assert_outcome(413);
+    }
+    s.request("POST", "/Bundle/$result/%FF")
+        .header("X-API-Key", LAKE_KEY)
+        .header("Content-Type", "application/json")
+        .body(b"{}")
+        .send()
+        .assert_outcome(400);
     let r = result(LAKE_KEY, id0);
     assert_eq!(r.status, 200, "{}", r.text());
     let rec = status(&s, t0, id0);

@@ -265,6 +265,10 @@ fn submit_and_status(db: Db) {
     s.as_a("GET", &format!("/Bundle/$status/{}", uuid::Uuid::new_v4()))
         .send()
         .assert_outcome(404);
+    // An id that does not decode to text is a 400 with an OperationOutcome.
+    s.as_a("GET", "/Bundle/$status/%FF%FE")
+        .send()
+        .assert_outcome(400);
 }
 
 fn severity_and_ig_headers(db: Db) {

@@ -6,7 +6,8 @@
 use crate::app::AppState;
 use crate::fhir::{json_response, ApiError};
 use crate::storage::{now_micros, StoreResult};
-use axum::body::Bytes;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -49,14 +50,17 @@ async fn blocking<T: Send + 'static>(
 /// (any JSON, typically an OperationOutcome) with the interaction's job.
 pub async fn result(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let fwd = forwarder(&state)?;
     if !fwd.is_result_key(&headers) {
         return Err(unauthorized("data lake"));
     }
+    let Path(id) = id.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    // Read only once the caller is known, within the configured limit.
+    let body = crate::bundle::read_body(&state, &headers, body).await?;
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("the result is not JSON: {e}")))?;
     let store = state.store.clone();
@@ -93,12 +97,13 @@ struct ReplayRequest {
 pub async fn replay(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let fwd = forwarder(&state)?;
     if !fwd.is_admin_key(&headers) {
         return Err(unauthorized("administrator"));
     }
+    let body = crate::bundle::read_body(&state, &headers, body).await?;
     let req: ReplayRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
             "expected {{\"deadLetters\": true, \"tenant\": ...}} or {{\"tenant\": ..., \"ids\": [...]}}: {e}"
