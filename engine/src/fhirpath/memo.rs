@@ -37,9 +37,10 @@ const IMPURE: [&str; 4] = ["trace", "now", "today", "timeOfDay"];
 /// keeping. Cheap ones (`exists()`, `count()`, `not()`, string functions)
 /// are recomputed from their kept input instead, which costs less than
 /// keeping every result.
-const COSTLY: [&str; 22] = [
+const COSTLY: [&str; 23] = [
     "where",
     "select",
+    "ofType",
     "all",
     "exists",
     "repeat",

@@ -46,6 +46,7 @@ mod memo;
 mod model;
 mod parser;
 pub mod quantity;
+mod rewrite;
 mod typename;
 mod value;
 
@@ -162,6 +163,7 @@ impl std::fmt::Debug for Expression {
 pub fn compile(src: &str, opts: &CompileOptions) -> Result<Expression, FhirPathError> {
     let mut ast = parser::parse(src)?;
     let warnings = checker::check(&ast, opts)?;
+    rewrite::rewrite(&mut ast);
     memo::assign(&mut ast, opts.shared_subexpressions.as_deref());
     Ok(Expression {
         src: Arc::from(src),
@@ -296,7 +298,8 @@ impl Expression {
         &self.warnings
     }
 
-    /// The syntax tree.
+    /// The syntax tree as evaluated: the parsed tree after rewrites that
+    /// keep every result (`X.select(path as T)` is `X.path.ofType(T)`).
     pub fn ast(&self) -> &Expr {
         &self.ast
     }

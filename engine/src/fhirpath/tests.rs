@@ -469,6 +469,85 @@ fn as_filters_collections_and_resolve_finds_entries() {
 }
 
 #[test]
+fn select_as_is_evaluated_as_navigation_then_of_type() {
+    let b = parse_json(
+        br#"{"resourceType":"Bundle","entry":[
+            {"fullUrl":"urn:uuid:1","resource":{"resourceType":"Patient","id":"a","contact":[{"name":{"family":"X"}},{"name":{"family":"Y"}}]}},
+            {"fullUrl":"urn:uuid:2"},
+            {"resource":{"resourceType":"Observation","id":"o1","valueQuantity":{"value":1,"unit":"mg"}}},
+            {"resource":{"resourceType":"Patient","id":"b","contact":[{"name":{"family":"Z"}}]}},
+            {"resource":{"resourceType":"Observation","id":"o2","valueString":"s"}}]}"#,
+    )
+    .unwrap();
+    // Each rewritten form against the same selection written so that it
+    // is not rewritten (a call, not `as`, inside `select`).
+    for (rewritten, as_written) in [
+        (
+            "Bundle.entry.select(resource as Observation).id",
+            "Bundle.entry.select(resource.ofType(Observation)).id",
+        ),
+        (
+            "Bundle.entry.select(resource as Patient).id",
+            "Bundle.entry.select(resource.ofType(Patient)).id",
+        ),
+        (
+            "Bundle.entry.select(resource.contact.name as HumanName).family",
+            "Bundle.entry.select(resource.contact.name.ofType(HumanName)).family",
+        ),
+        (
+            "Bundle.entry.select(resource.value as Quantity).unit",
+            "Bundle.entry.select(resource.value.ofType(Quantity)).unit",
+        ),
+        (
+            "Bundle.entry.tail().select(resource as Observation).id",
+            "Bundle.entry.tail().select(resource.ofType(Observation)).id",
+        ),
+        (
+            "Bundle.entry.where(select(resource as Observation).exists()).resource.id",
+            "Bundle.entry.where(select(resource.ofType(Observation)).exists()).resource.id",
+        ),
+        (
+            "Bundle.entry.resource.select(value as string)",
+            "Bundle.entry.resource.select(value.ofType(string))",
+        ),
+    ] {
+        let got = run(rewritten, &b).unwrap();
+        assert!(!got.is_empty(), "{rewritten}");
+        assert_eq!(got, run(as_written, &b).unwrap(), "{rewritten}");
+    }
+    assert_eq!(
+        run("Bundle.entry.select(resource as Patient).id", &b).unwrap(),
+        vec!["a", "b"]
+    );
+    // The evaluated tree: the path with the target in front, then ofType.
+    let e = compile("entry.select(resource as Observation)", &opts(None)).unwrap();
+    let ExprKind::Call(Some(path), name, args) = &e.ast().kind else {
+        panic!("a call")
+    };
+    assert_eq!(name, "ofType");
+    assert!(
+        matches!(&args[..], [Expr { kind: ExprKind::TypeArg(t), .. }] if t.name == "Observation")
+    );
+    let ExprKind::Member(Some(entry), resource) = &path.kind else {
+        panic!("a member")
+    };
+    assert_eq!(resource, "resource");
+    assert!(matches!(&entry.kind, ExprKind::Member(None, n) if n == "entry"));
+    // Not rewritten: a projection that is not a chain of names, and one
+    // whose first name may be a type filter of each item.
+    for src in [
+        "entry.select(resource.first() as Patient)",
+        "entry.select(Patient.id as id)",
+    ] {
+        let e = compile(src, &CompileOptions::default()).unwrap();
+        assert!(
+            matches!(&e.ast().kind, ExprKind::Call(_, n, _) if n == "select"),
+            "{src}"
+        );
+    }
+}
+
+#[test]
 fn environment_variables() {
     let p = patient();
     let e = compile("%resource.id & %ucum & %\"vs-x\" & %who", &opts(None)).unwrap();
