@@ -510,6 +510,22 @@ fn select_as_is_evaluated_as_navigation_then_of_type() {
             "Bundle.entry.resource.select(value as string)",
             "Bundle.entry.resource.select(value.ofType(string))",
         ),
+        (
+            "Bundle.entry.resource.value.select($this as Quantity).unit",
+            "Bundle.entry.resource.value.select($this.ofType(Quantity)).unit",
+        ),
+        (
+            "Bundle.entry.select(resource.contact.name).family",
+            "Bundle.entry.select(resource.contact.name.first() | resource.contact.name.tail()).family",
+        ),
+        (
+            "Bundle.entry.resource.select($this.contact).name.family",
+            "Bundle.entry.resource.select(contact.first() | contact.tail()).name.family",
+        ),
+        (
+            "Bundle.entry.select($this).resource.id",
+            "Bundle.entry.select($this.first()).resource.id",
+        ),
     ] {
         let got = run(rewritten, &b).unwrap();
         assert!(!got.is_empty(), "{rewritten}");
@@ -533,11 +549,13 @@ fn select_as_is_evaluated_as_navigation_then_of_type() {
     };
     assert_eq!(resource, "resource");
     assert!(matches!(&entry.kind, ExprKind::Member(None, n) if n == "entry"));
-    // Not rewritten: a projection that is not a chain of names, and one
-    // whose first name may be a type filter of each item.
+    // Not rewritten: a projection that is not a chain of names, one whose
+    // first name may be a type filter of each item, and `$this` without
+    // a collection to put in its place.
     for src in [
         "entry.select(resource.first() as Patient)",
         "entry.select(Patient.id as id)",
+        "select($this as Bundle)",
     ] {
         let e = compile(src, &CompileOptions::default()).unwrap();
         assert!(
@@ -1037,7 +1055,7 @@ fn flattened_child_lookup_agrees_with_the_base_chain() {
 }
 
 /// `X.split(sep)[k]` builds only part `k`; it must answer what indexing
-/// all the parts answers (`select($this)` keeps the general way), errors
+/// all the parts answers (`where(true)` keeps the general way), errors
 /// included.
 #[test]
 fn split_then_index_agrees_with_indexing_all_parts() {
@@ -1059,7 +1077,7 @@ fn split_then_index_agrees_with_indexing_all_parts() {
         for sep in seps {
             for k in 0..5 {
                 let fused = format!("{input}.split({sep})[{k}]");
-                let general = format!("{input}.split({sep}).select($this)[{k}]");
+                let general = format!("{input}.split({sep}).where(true)[{k}]");
                 let (a, b) = (run(&fused, &node), run(&general, &node));
                 assert_eq!(
                     a.as_ref().map_err(|e| e.to_string()),
