@@ -344,8 +344,7 @@ impl Expression {
         input: &EvalInput<'_>,
         env: &Environment<'_>,
     ) -> Result<Option<bool>, FhirPathError> {
-        let out = self.evaluate(input, env)?;
-        self.invariant_result(&out)
+        self.evaluate_bool_shared(input, env, None)
     }
 
     /// [`Expression::evaluate_bool`] with a shared cache, as
@@ -356,8 +355,15 @@ impl Expression {
         env: &Environment<'a>,
         cache: Option<&EvalCache<'a>>,
     ) -> Result<Option<bool>, FhirPathError> {
-        let out = self.evaluate_shared(input, env, cache)?;
-        self.invariant_result(&out)
+        eval::evaluate_truth(
+            &self.ast,
+            self.model.as_deref(),
+            self.strict_singletons,
+            input,
+            env,
+            cache,
+            |out| self.invariant_result(out),
+        )
     }
 
     fn invariant_result(&self, out: &[Item<'_>]) -> Result<Option<bool>, FhirPathError> {

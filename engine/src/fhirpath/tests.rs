@@ -215,6 +215,89 @@ fn deep_nesting_is_rejected_not_overflowing() {
     );
 }
 
+/// An invariant's truth value, computed without building the collections
+/// of boolean nodes (`truth.rs`), is the conversion of its result.
+#[test]
+fn truth_values_agree_with_converted_results() {
+    let node = patient();
+    let exprs = [
+        "name.exists()",
+        "name.empty()",
+        "nothing.exists()",
+        "exists()",
+        "empty()",
+        "name.given.exists() and birthDate.exists()",
+        "name.given and true",
+        "true and name.given",
+        "{} and false",
+        "{} and true",
+        "{} or true",
+        "{} or false",
+        "active implies name.exists()",
+        "false implies {}",
+        "{} implies true",
+        "{} implies false",
+        "true xor {}",
+        "name.exists() xor active",
+        "birthDate.empty() or name.where(given.exists() and family.empty()).exists()",
+        "name.where(given.exists() implies family.exists()).count() = 1",
+        "name.all(given.exists() or family.exists())",
+        "name.exists(family.empty() and given.exists())",
+        "(name.given | name.family).empty().not()",
+        "name.given.exists() and 1",
+        "birthDate and active",
+    ];
+    for strict in [false, true] {
+        let o = CompileOptions {
+            strict_singletons: strict,
+            ..opts(None)
+        };
+        for src in exprs {
+            let e = compile(src, &o).unwrap();
+            let input = EvalInput::resource(&node);
+            let env = Environment::default();
+            let truth = e.evaluate_bool(&input, &env).map_err(|e| e.to_string());
+            let converted = e
+                .evaluate(&input, &env)
+                .map_err(|e| e.to_string())
+                .and_then(|out| match &out[..] {
+                    [] => Ok(None),
+                    [Item::Boolean(b)] => Ok(Some(*b)),
+                    [_] => Ok(Some(true)),
+                    _ if !strict => Ok(Some(true)),
+                    _ => Err("several".to_string()),
+                });
+            assert_eq!(truth, converted, "{src} (strict: {strict})");
+        }
+    }
+    // The boolean operators convert their operands by the singleton rules.
+    assert_eq!(
+        run("name.given and true", &node).unwrap(),
+        vec!["true"],
+        "lenient: several items are true"
+    );
+    let strict = CompileOptions {
+        strict_singletons: true,
+        ..opts(None)
+    };
+    let e = compile("name.given and true", &strict).unwrap();
+    assert!(e
+        .evaluate_bool(&EvalInput::resource(&node), &Environment::default())
+        .is_err());
+    assert_eq!(
+        run(
+            "name.where(given.exists() and family.exists()).family",
+            &node
+        )
+        .unwrap(),
+        vec!["Chalmers"]
+    );
+    assert_eq!(
+        run("name.where(family.empty()).given", &node).unwrap(),
+        vec!["Jim"]
+    );
+}
+
 #[test]
 fn three_valued_logic() {
     let cases = [

@@ -21,10 +21,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
             if let Some(crit) = c.args.first() {
                 let mut found = false;
                 for (i, it) in c.inp.iter().enumerate() {
-                    match c
-                        .ev
-                        .lambda_with(crit, it, i, |r| c.ev.singleton_bool(r, c.pos))
-                    {
+                    match c.ev.lambda_bool(crit, it, i, c.pos) {
                         Ok(Some(true)) => {
                             found = true;
                             break;
@@ -43,10 +40,7 @@ pub(super) fn call<'a>(c: &Call<'_, '_, '_, 'a>, name: &str) -> Option<R<'a>> {
                 return Some(Err(c.err("all() needs a criteria")));
             };
             for (i, it) in c.inp.iter().enumerate() {
-                match c
-                    .ev
-                    .lambda_with(crit, it, i, |r| c.ev.singleton_bool(r, c.pos))
-                {
+                match c.ev.lambda_bool(crit, it, i, c.pos) {
                     Ok(Some(true)) => {}
                     Ok(_) => return Some(yes(false)),
                     Err(e) => return Some(Err(e)),

@@ -54,10 +54,7 @@ fn filter<'a>(c: &Call<'_, '_, '_, 'a>) -> R<'a> {
             }
             continue;
         }
-        if c.ev
-            .lambda_with(crit, it, i, |r| c.ev.singleton_bool(r, c.pos))?
-            == Some(true)
-        {
+        if c.ev.lambda_bool(crit, it, i, c.pos)? == Some(true) {
             out.push(it.clone());
         }
     }

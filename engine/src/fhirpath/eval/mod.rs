@@ -17,6 +17,7 @@ mod string;
 mod subsetting;
 pub(crate) mod temporal;
 mod tree;
+mod truth;
 mod utility;
 
 use super::host::{EvalHost, NoHost};
@@ -196,6 +197,46 @@ pub(crate) fn evaluate<'a>(
     env: &Environment<'a>,
     cache: Option<&super::EvalCache<'a>>,
 ) -> R<'a> {
+    with_ev(model, strict_singletons, input, env, cache, |ev, frame| {
+        ev.eval(ast, &input.focus, frame)
+    })
+}
+
+/// An expression's result converted to a truth value by `convert`; a
+/// root that gives one boolean or nothing (`and`, `exists()`, ...)
+/// converts the same way under any rule of conversion, and answers
+/// without building its collection.
+pub(crate) fn evaluate_truth<'a>(
+    ast: &Expr,
+    model: Option<&dyn ModelInfo>,
+    strict_singletons: bool,
+    input: &EvalInput<'a>,
+    env: &Environment<'a>,
+    cache: Option<&super::EvalCache<'a>>,
+    convert: impl FnOnce(&[Item<'a>]) -> Result<Option<bool>, FhirPathError>,
+) -> Result<Option<bool>, FhirPathError> {
+    with_ev(
+        model,
+        strict_singletons,
+        input,
+        env,
+        cache,
+        |ev, frame| match ev.direct_bool(ast, &input.focus, frame) {
+            Some(truth) => truth,
+            None => convert(&ev.eval(ast, &input.focus, frame)?),
+        },
+    )
+}
+
+/// `f` with the evaluation state of one evaluation and its top frame.
+fn with_ev<'a, T>(
+    model: Option<&dyn ModelInfo>,
+    strict_singletons: bool,
+    input: &EvalInput<'a>,
+    env: &Environment<'a>,
+    cache: Option<&super::EvalCache<'a>>,
+    f: impl FnOnce(&Ev<'_, 'a>, &Frame<'_, 'a>) -> T,
+) -> T {
     let ev = Ev {
         model,
         strict_singletons,
@@ -215,7 +256,7 @@ pub(crate) fn evaluate<'a>(
         index: None,
         total: None,
     };
-    ev.eval(ast, &input.focus, &frame)
+    f(&ev, &frame)
 }
 
 impl<'e, 'a> Ev<'e, 'a> {

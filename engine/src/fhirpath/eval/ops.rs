@@ -408,24 +408,10 @@ pub(crate) fn binary<'a>(
     if let Some(v) = kept_literal_comparison(ev, op, le, re, focus, fr)? {
         return Ok(b(v));
     }
+    if matches!(op, BinOp::And | BinOp::Or | BinOp::Implies | BinOp::Xor) {
+        return ev.logic(op, le, re, focus, fr, pos).map(b);
+    }
     ev.with_val(le, focus, fr, |l| {
-        // Boolean operators may skip the right side.
-        match op {
-            BinOp::And | BinOp::Or | BinOp::Implies | BinOp::Xor => {
-                let a = ev.singleton_bool(l, pos)?;
-                let short = match (op, a) {
-                    (BinOp::And, Some(false)) => Some(false),
-                    (BinOp::Or, Some(true)) => Some(true),
-                    (BinOp::Implies, Some(false)) => Some(true),
-                    _ => None,
-                };
-                if short.is_some() {
-                    return Ok(b(short));
-                }
-                return ev.with_val(re, focus, fr, |r| logic(ev, op, a, r, pos));
-            }
-            _ => {}
-        }
         if let (BinOp::Eq | BinOp::Ne | BinOp::Contains, ExprKind::Str(lit)) = (op, &re.kind) {
             if let Some(v) = compare_to_literal(op, l, lit) {
                 return Ok(b(v));
@@ -478,33 +464,6 @@ fn compare_to_literal(op: BinOp, l: &[Item<'_>], lit: &str) -> Option<Option<boo
             Some(if op == BinOp::Ne { eq.map(|v| !v) } else { eq })
         }
     }
-}
-
-/// Three-valued `and`/`or`/`xor`/`implies` once both sides are known.
-#[inline(never)]
-fn logic<'a>(ev: &Ev<'_, 'a>, op: BinOp, a: Option<bool>, r: &[Item<'a>], pos: usize) -> R<'a> {
-    let c = ev.singleton_bool(r, pos)?;
-    Ok(b(match op {
-        BinOp::And => match (a, c) {
-            (_, Some(false)) => Some(false),
-            (Some(true), Some(true)) => Some(true),
-            _ => None,
-        },
-        BinOp::Or => match (a, c) {
-            (_, Some(true)) => Some(true),
-            (Some(false), Some(false)) => Some(false),
-            _ => None,
-        },
-        BinOp::Xor => match (a, c) {
-            (Some(x), Some(y)) => Some(x != y),
-            _ => None,
-        },
-        _ => match (a, c) {
-            (Some(true), c) => c,
-            (None, Some(true)) => Some(true),
-            _ => None,
-        },
-    }))
 }
 
 /// The non-boolean operators on evaluated operands. Kept out of
