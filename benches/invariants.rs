@@ -4,7 +4,8 @@
 //!
 //! `…_shared` is what validation does: the expressions of one element share
 //! one `EvalCache` (fresh for every iteration, as for every bundle), so
-//! identical subexpressions are evaluated once. `…_each_alone` evaluates
+//! identical subexpressions are evaluated once, and each result is taken as
+//! a truth value (`evaluate_bool_shared`). `…_each_alone` evaluates
 //! every expression on its own, for comparison.
 //!
 //! `cargo bench --bench invariants` (system allocator; add
@@ -39,7 +40,7 @@ fn invariants(c: &mut Criterion) {
             b.iter(|| {
                 let cache = EvalCache::for_expressions(exprs.len());
                 for (_, e) in &exprs {
-                    black_box(e.evaluate_shared(&input, &env, Some(&cache)).ok());
+                    black_box(e.evaluate_bool_shared(&input, &env, Some(&cache)).ok());
                 }
             })
         },
