@@ -102,6 +102,15 @@ impl<'a> Item<'a> {
         }
     }
 
+    /// The interned type name of a typed node (whose type tests depend
+    /// on that name alone), if it has one.
+    pub(crate) fn node_type_static(&self) -> Option<&'static str> {
+        match self {
+            Item::Node(n) => n.type_name.static_str().filter(|s| !s.is_empty()),
+            _ => None,
+        }
+    }
+
     /// The underlying JSON node, if any.
     pub fn json(&self) -> Option<&'a Node> {
         match self {

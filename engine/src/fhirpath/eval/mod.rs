@@ -706,9 +706,25 @@ impl<'e, 'a> Ev<'e, 'a> {
         let Some(t) = self.type_test(spec, pos)? else {
             return Ok(coll![]);
         };
+        // A typed node's answer depends on its type alone, and collections
+        // come in runs of one type (a Bundle's Observations): the last
+        // interned type's answer is reused.
+        let mut last: Option<(&'static str, bool)> = None;
         Ok(items
             .iter()
-            .filter(|it| self.test_item(it, &t, true))
+            .filter(|it| {
+                let Some(ty) = it.node_type_static() else {
+                    return self.test_item(it, &t, true);
+                };
+                match last {
+                    Some((l, r)) if std::ptr::eq(l, ty) => r,
+                    _ => {
+                        let r = self.test_item(it, &t, true);
+                        last = Some((ty, r));
+                        r
+                    }
+                }
+            })
             .cloned()
             .collect())
     }

@@ -325,7 +325,7 @@ fn is_capitalized(ty: &str, suffix: &str) -> bool {
 /// (names as the model keeps them, so a slot compares its text).
 #[derive(Default)]
 pub(crate) struct ChildMemo<'e> {
-    slots: [Cell<Option<ChildAnswer<'e>>>; 8],
+    slots: [Cell<Option<ChildAnswer<'e>>>; 32],
 }
 
 /// (type name address, element name, the model's element).
@@ -334,6 +334,6 @@ type ChildAnswer<'e> = (usize, &'e str, &'e ChildInfo);
 impl<'e> ChildMemo<'e> {
     fn slot(&self, addr: usize, name: &str) -> &Cell<Option<ChildAnswer<'e>>> {
         let first = name.as_bytes().first().copied().unwrap_or(0) as usize;
-        &self.slots[((addr >> 4) ^ name.len().wrapping_mul(7) ^ first) & 7]
+        &self.slots[((addr >> 4) ^ name.len().wrapping_mul(7) ^ first) & 31]
     }
 }
