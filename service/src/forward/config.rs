@@ -21,6 +21,7 @@
 //! client_cert = "client.pem"       # optional mTLS identity (PEM chain)
 //! client_key = "client.key"
 //! headers = { "X-Api-Key" = "..." }
+//! headers_from_env = { "X-Api-Key" = "DATALAKE_API_KEY" }  # value read from the environment at startup
 //!
 //! [[tenants]]
 //! id = "healthix"
@@ -32,6 +33,7 @@
 //! client_cert = "healthix.pem"     # optional, this tenant's own mTLS identity
 //! client_key = "healthix.key"
 //! headers = { "Authorization" = "Bearer ..." }
+//! headers_from_env = { "Authorization" = "HEALTHIX_LAKE_AUTH" }
 //! transforms = [
 //!   { op = "attach-outcome", diagnostics = "reported" },
 //!   { op = "set-tag", element = "security", system = "http://terminology.hl7.org/CodeSystem/v3-ActCode", code = "HTEST" },
@@ -116,6 +118,11 @@ pub struct DestinationConfig {
     /// Extra request headers (credentials).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Extra request headers whose values are read from the named
+    /// environment variables at startup, so that credentials need not be
+    /// written in the file.
+    #[serde(default)]
+    pub headers_from_env: BTreeMap<String, String>,
 }
 
 fn default_timeout_ms() -> u64 {
@@ -162,6 +169,9 @@ pub struct TenantForwarding {
     /// Extra headers (this tenant's credentials), added to the destination's.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// As `headers`, values read from the named environment variables.
+    #[serde(default)]
+    pub headers_from_env: BTreeMap<String, String>,
     /// Applied in order before sending.
     #[serde(default)]
     pub transforms: Vec<Transform>,

@@ -71,8 +71,28 @@ fn digests(what: &str, hex: &[String]) -> Result<Vec<[u8; 32]>, String> {
         .collect()
 }
 
-fn headers(h: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
-    h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+/// The headers written in the file, then those read from the environment
+/// (`env` looks a variable up).
+fn headers(
+    written: &std::collections::BTreeMap<String, String>,
+    from_env: &std::collections::BTreeMap<String, String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>, String> {
+    let mut out: Vec<(String, String)> = written
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (k, var) in from_env {
+        let v = env(var).ok_or_else(|| {
+            format!("header {k}: environment variable {var} is not set (headers_from_env)")
+        })?;
+        out.push((k.clone(), v));
+    }
+    Ok(out)
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 fn identity<'a>(
@@ -137,7 +157,7 @@ impl Forwarder {
             let endpoint = Endpoint::new(
                 &d.url,
                 &files,
-                &headers(&d.headers),
+                &headers(&d.headers, &d.headers_from_env, env_var).map_err(e)?,
                 Duration::from_millis(d.timeout_ms),
                 config.max_response_bytes,
             )
@@ -180,8 +200,8 @@ impl Forwarder {
                 tr.validate()
                     .map_err(|m| e(format!("transform {}: {m}", i + 1)))?;
             }
-            let mut h = headers(&d.headers);
-            h.extend(headers(&tf.headers));
+            let mut h = headers(&d.headers, &d.headers_from_env, env_var).map_err(e)?;
+            h.extend(headers(&tf.headers, &tf.headers_from_env, env_var).map_err(e)?);
             let own = identity(&tf.client_cert, &tf.client_key).map_err(e)?;
             let files = TlsFiles {
                 ca: d.ca.as_deref(),
@@ -291,6 +311,47 @@ default_destination = "lake"
 name = "lake"
 url = "http://127.0.0.1:9/lake"
 "#;
+
+    #[test]
+    fn headers_come_from_the_file_then_the_environment() {
+        let map = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let env = |name: &str| (name == "LAKE_KEY").then(|| "s3cret".to_string());
+        let h = headers(
+            &map(&[("X-Plain", "p")]),
+            &map(&[("X-Api-Key", "LAKE_KEY")]),
+            env,
+        )
+        .unwrap();
+        assert_eq!(
+            h,
+            vec![
+                ("X-Plain".to_string(), "p".to_string()),
+                ("X-Api-Key".to_string(), "s3cret".to_string())
+            ]
+        );
+        let err = headers(&map(&[]), &map(&[("X-Api-Key", "NOT_SET_ANYWHERE")]), env).unwrap_err();
+        assert!(
+            err.contains("NOT_SET_ANYWHERE") && err.contains("X-Api-Key"),
+            "{err}"
+        );
+        // At startup, a missing variable is a configuration error naming it.
+        let cfg = format!(
+            "{BASE}headers_from_env = {{ \"X-Api-Key\" = \"SHINNY_TEST_UNSET_{}\" }}\n",
+            std::process::id()
+        );
+        let err = Forwarder::new(Some(&fwd(&cfg)), &[tenant("a", None)])
+            .err()
+            .expect("an unset variable is refused");
+        assert!(
+            err.contains("destination \"lake\"") && err.contains("SHINNY_TEST_UNSET_"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn routes_by_select() {
