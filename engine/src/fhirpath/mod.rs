@@ -324,14 +324,9 @@ impl Expression {
         env: &Environment<'a>,
         cache: Option<&EvalCache<'a>>,
     ) -> Result<Vec<Item<'a>>, FhirPathError> {
-        eval::evaluate(
-            &self.ast,
-            self.model.as_deref(),
-            self.strict_singletons,
-            input,
-            env,
-            cache,
-        )
+        self.run(input, env, cache, |ev, frame| {
+            ev.eval(&self.ast, &input.focus, frame)
+        })
         .map(smallvec::SmallVec::into_vec)
     }
 
@@ -355,14 +350,31 @@ impl Expression {
         env: &Environment<'a>,
         cache: Option<&EvalCache<'a>>,
     ) -> Result<Option<bool>, FhirPathError> {
-        eval::evaluate_truth(
-            &self.ast,
+        // A root that gives one boolean or nothing (`and`, `exists()`)
+        // converts the same way under either rule, without its collection.
+        self.run(input, env, cache, |ev, frame| {
+            match ev.direct_bool(&self.ast, &input.focus, frame) {
+                Some(truth) => truth,
+                None => self.invariant_result(&ev.eval(&self.ast, &input.focus, frame)?),
+            }
+        })
+    }
+
+    /// `f` with the evaluation state of one evaluation of this expression.
+    fn run<'a, T>(
+        &self,
+        input: &EvalInput<'a>,
+        env: &Environment<'a>,
+        cache: Option<&EvalCache<'a>>,
+        f: impl FnOnce(&eval::Ev<'_, 'a>, &eval::Frame<'_, 'a>) -> T,
+    ) -> T {
+        eval::with_ev(
             self.model.as_deref(),
             self.strict_singletons,
             input,
             env,
             cache,
-            |out| self.invariant_result(out),
+            f,
         )
     }
 

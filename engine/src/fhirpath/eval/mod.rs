@@ -189,47 +189,8 @@ pub(crate) fn typed_root(node: &Node) -> Item<'_> {
     Item::node(node, crate::fhirpath::TypeName::from(t))
 }
 
-pub(crate) fn evaluate<'a>(
-    ast: &Expr,
-    model: Option<&dyn ModelInfo>,
-    strict_singletons: bool,
-    input: &EvalInput<'a>,
-    env: &Environment<'a>,
-    cache: Option<&super::EvalCache<'a>>,
-) -> R<'a> {
-    with_ev(model, strict_singletons, input, env, cache, |ev, frame| {
-        ev.eval(ast, &input.focus, frame)
-    })
-}
-
-/// An expression's result converted to a truth value by `convert`; a
-/// root that gives one boolean or nothing (`and`, `exists()`, ...)
-/// converts the same way under any rule of conversion, and answers
-/// without building its collection.
-pub(crate) fn evaluate_truth<'a>(
-    ast: &Expr,
-    model: Option<&dyn ModelInfo>,
-    strict_singletons: bool,
-    input: &EvalInput<'a>,
-    env: &Environment<'a>,
-    cache: Option<&super::EvalCache<'a>>,
-    convert: impl FnOnce(&[Item<'a>]) -> Result<Option<bool>, FhirPathError>,
-) -> Result<Option<bool>, FhirPathError> {
-    with_ev(
-        model,
-        strict_singletons,
-        input,
-        env,
-        cache,
-        |ev, frame| match ev.direct_bool(ast, &input.focus, frame) {
-            Some(truth) => truth,
-            None => convert(&ev.eval(ast, &input.focus, frame)?),
-        },
-    )
-}
-
 /// `f` with the evaluation state of one evaluation and its top frame.
-fn with_ev<'a, T>(
+pub(crate) fn with_ev<'a, T>(
     model: Option<&dyn ModelInfo>,
     strict_singletons: bool,
     input: &EvalInput<'a>,
