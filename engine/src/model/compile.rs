@@ -95,6 +95,7 @@ pub(super) fn compile_structure(
                 })
                 .unwrap_or_default(),
             child_names: Default::default(),
+            unchanged: Default::default(),
         },
         regex_source,
     })

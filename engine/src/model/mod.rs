@@ -16,6 +16,7 @@ mod errata;
 pub mod literal;
 pub mod questionnaire;
 pub mod report;
+mod unchanged;
 
 pub use builder::{ContextBuilder, PackageInfo};
 pub use children::ChildLookup;
@@ -77,6 +78,10 @@ pub struct Structure {
     /// Children by JSON name, built on first use; not part of artifacts.
     #[serde(skip)]
     child_names: OnceLock<children::ChildNames>,
+    /// [`Context::unchanged_elements`], computed on first use; not part of
+    /// artifacts.
+    #[serde(skip)]
+    unchanged: OnceLock<Vec<bool>>,
 }
 
 impl Structure {
@@ -460,6 +465,16 @@ impl Context {
     pub fn structure_by_type(&self, type_name: &str) -> Option<(StructId, &Structure)> {
         let id = *self.by_type.get(type_name)?;
         Some((id, &self.structures[id as usize]))
+    }
+
+    /// For each element of structure `sid`: whether it, with everything
+    /// under it, says what the base definition of the structure's type says
+    /// there (no own constraint, the same cardinality, types, binding and
+    /// values); all `false` unless `sid` is a profile. A profile pass after
+    /// a base pass without errors skips such elements.
+    pub(crate) fn unchanged_elements(&self, sid: StructId) -> &[bool] {
+        let s = self.structure(sid);
+        s.unchanged.get_or_init(|| unchanged::compute(self, s))
     }
 
     /// The base structure of an element type (resolved at build time).

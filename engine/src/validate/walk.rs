@@ -317,6 +317,14 @@ impl<'a> Walker<'a> {
         // child has nothing to check.
         matched.sort_by_key(|m| m.child_pos);
         let required = lookup.required();
+        // After a base pass without errors, a profile's elements that say
+        // what the base says (the unchanged ones of `model::unchanged`)
+        // could only repeat that pass's findings: none, and no error.
+        let unchanged: &[bool] = if self.mode == Mode::Profile && self.skip_base_types {
+            ctx.unchanged_elements(sid)
+        } else {
+            &[]
+        };
         let (mut next, mut r) = (0, 0);
         loop {
             let k = match (matched.get(next), required.get(r)) {
@@ -338,6 +346,9 @@ impl<'a> Walker<'a> {
                 continue; // absent and optional: nothing to check
             }
             if primitive_ext && e.name == "value" {
+                continue;
+            }
+            if unchanged.get(c as usize) == Some(&true) {
                 continue;
             }
             let mut count = 0usize;
