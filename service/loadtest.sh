@@ -6,6 +6,8 @@
 #
 #   bash service/loadtest.sh            # DURATION=20 CONNECTIONS=16 PORT=18181 PROFILE=dist
 #   STORAGE=postgres PG_URL="$(bash service/ci-postgres.sh | tail -n 1)" bash service/loadtest.sh
+#   SERVICE_BIN=target/pgo/dist/shinny-service bash service/loadtest.sh   # a prebuilt binary
+#                                       # (scripts/pgo-build.sh builds that one)
 #
 # Targets on a 2-core machine: 1,000 $validate/s and 300 stored
 # submissions/s, p99 under 100 ms. wrk shares the cores with the service,
@@ -23,7 +25,13 @@ command -v wrk >/dev/null || { echo "loadtest: installing wrk" >&2; apt-get inst
 # The shipped build (`dist`: one codegen unit, whole-program LTO; a few
 # minutes the first time); PROFILE=release for a quicker build.
 PROFILE="${PROFILE:-dist}"
-cargo build --profile "$PROFILE" -q -p shinny-service --manifest-path "$ROOT/Cargo.toml"
+if [ -n "${SERVICE_BIN:-}" ]; then
+    BIN="$SERVICE_BIN"
+else
+    cargo build --profile "$PROFILE" -q -p shinny-service --manifest-path "$ROOT/Cargo.toml"
+    BIN="$ROOT/target/$PROFILE/shinny-service"
+fi
+[ -x "$BIN" ] || { echo "loadtest: no service binary at $BIN" >&2; exit 1; }
 
 WORK="$(mktemp -d)"
 KEY="load-test-key-$RANDOM$RANDOM"
@@ -55,7 +63,7 @@ name = "Load Test QE"
 api_key_sha256 = ["$KEY_SHA"]
 TOML
 
-RUST_LOG="${RUST_LOG:-warn}" "$ROOT/target/$PROFILE/shinny-service" --config "$WORK/config.toml" \
+RUST_LOG="${RUST_LOG:-warn}" "$BIN" --config "$WORK/config.toml" \
     2> "$WORK/service.log" &
 PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
