@@ -23,6 +23,7 @@ if [ -z "${BIN_DIR:-}" ]; then
         -p shinny-suite --example largest --features shinny-suite/mimalloc
     BIN_DIR=target/dist
 fi
+BIN_DIR="$(cd "$BIN_DIR" 2>/dev/null && pwd)" || { echo "targets: no folder ${BIN_DIR} (see the usage above)" >&2; exit 1; }
 for f in "$BIN_DIR/examples/largest" "$BIN_DIR/shinny-service"; do
     [ -x "$f" ] || { echo "targets: no $f (see the usage above)" >&2; exit 1; }
 done
@@ -35,7 +36,7 @@ med="$(echo "$inv" | sed -n 's/^invariants.*median \([0-9.]*\) ms.*/\1/p')"
 [ -n "$med" ] || { echo "targets: no invariant figure in the output above" >&2; exit 1; }
 echo "TARGET invariants < 1 ms: median $med ms: $(verdict "$med < 1")"
 
-lt="$(SERVICE_BIN="$ROOT/$BIN_DIR/shinny-service" DURATION="${DURATION:-15}" bash service/loadtest.sh 2>&1)"
+lt="$(SERVICE_BIN="$BIN_DIR/shinny-service" DURATION="${DURATION:-15}" bash service/loadtest.sh 2>&1)"
 echo "$lt" | grep -E '^(RESULT|engine)'
 field() { echo "$lt" | grep "^RESULT $1 " | sed -n "s/.* $2=\([0-9.]*\).*/\1/p"; }
 v_rps="$(field '/Bundle/\$validate' rps)"; v_p99="$(field '/Bundle/\$validate' p99_ms)"

@@ -23,7 +23,8 @@ fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(200)
+        .max(1);
     let ctx = shinny_suite::shinny_context();
     let bytes = std::fs::read(shinny_suite::largest_shinny_bundle()).expect("largest bundle");
     let alloc = if cfg!(feature = "mimalloc") {
