@@ -23,7 +23,8 @@ if [ -z "${BIN_DIR:-}" ]; then
         -p shinny-suite --example largest --features shinny-suite/mimalloc
     BIN_DIR=target/dist
 fi
-BIN_DIR="$(cd "$BIN_DIR" 2>/dev/null && pwd)" || { echo "targets: no folder ${BIN_DIR} (see the usage above)" >&2; exit 1; }
+dir="$(cd "$BIN_DIR" 2>/dev/null && pwd)" || { echo "targets: no folder $BIN_DIR (see the usage above)" >&2; exit 1; }
+BIN_DIR="$dir"
 for f in "$BIN_DIR/examples/largest" "$BIN_DIR/shinny-service"; do
     [ -x "$f" ] || { echo "targets: no $f (see the usage above)" >&2; exit 1; }
 done
